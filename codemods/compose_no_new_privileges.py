@@ -1,0 +1,75 @@
+"""compose-no-new-privileges: stop processes gaining privileges through setuid binaries."""
+from __future__ import annotations
+
+from fixer.codemod import Codemod, Example, Finding, Skip
+from fixer.compose import services
+from yaml.nodes import SequenceNode
+
+from fixer.yamldoc import Flow, get, has_own, scalar
+
+OPT = "no-new-privileges:true"
+
+
+def _state(opts) -> str | None:
+    """'on', 'off' or None for a security_opt sequence node."""
+    for item in getattr(opts, "value", []) or []:
+        v = (scalar(item) or "").replace("=", ":").strip().lower()
+        if v in ("no-new-privileges", "no-new-privileges:true"):
+            return "on"
+        if v == "no-new-privileges:false":
+            return "off"
+    return None
+
+
+class ComposeNoNewPrivileges(Codemod):
+    id = "compose-no-new-privileges"
+    title = "Set no-new-privileges on compose services"
+    kinds = ("compose",)
+    severity = "medium"
+    checks = ("cis-docker:5.25",)
+    order = 220
+    rationale = (
+        "With no-new-privileges a process cannot gain privileges through setuid or "
+        "setgid binaries (su, sudo, ping), which blocks a common escalation path after "
+        "a container is compromised. Almost no application relies on setuid at run time.")
+    examples = [
+        Example("compose.yaml",
+                "services:\n  web:\n    image: nginx:1.27  # front\n",
+                "services:\n  web:\n    image: nginx:1.27  # front\n"
+                "    security_opt: [\"no-new-privileges:true\"]\n"),
+        Example("compose.yaml",
+                "services:\n  web:\n    image: nginx\n    security_opt:\n      - label:disable\n",
+                "services:\n  web:\n    image: nginx\n    security_opt:\n      - label:disable\n"
+                "      - \"no-new-privileges:true\"\n"),
+        Example("compose.yaml",
+                "services:\n  web:\n    image: nginx\n    security_opt: [no-new-privileges:true]\n"),
+        Example("compose.yaml",
+                "services:\n  web: {image: nginx}\n",
+                "services:\n  web: {image: nginx, security_opt: [\"no-new-privileges:true\"]}\n"),
+    ]
+
+    def fix(self, doc, ctx):
+        for name, key, svc in services(doc):
+            line = key.start_mark.line + 1
+            if svc is None:
+                continue
+            opts = get(svc, "security_opt")
+            state = _state(opts)
+            if state == "on":
+                continue
+            if state == "off":
+                yield Skip(doc.path, line, f"service {name} sets no-new-privileges:false explicitly")
+                continue
+            if opts is not None and not isinstance(opts, SequenceNode):
+                yield Skip(doc.path, line, f"service {name}: security_opt is not a list")
+                continue
+            if has_own(svc, "security_opt"):
+                edit = doc.append_item(opts, OPT)
+            elif opts is not None:
+                # inherited through a merge key: keep the inherited items
+                inherited = [scalar(i) for i in opts.value]
+                edit = doc.add_entry(svc, "security_opt", Flow(inherited + [OPT]))
+            else:
+                edit = doc.add_entry(svc, "security_opt", Flow([OPT]))
+            yield Finding(doc.path, line, f"service {name} can gain new privileges",
+                          [edit], check="cis-docker:5.25")

@@ -1,0 +1,78 @@
+"""The codemod API: what a codemod declares and what it reports."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable
+
+from .text import Edit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import Context
+
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+@dataclass
+class Example:
+    """An inline example the test suite runs.
+
+    `after` None means the file must not change. `files` are extra files
+    placed beside it (paths relative to the scratch repository).
+    """
+
+    path: str
+    before: str
+    after: str | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Finding:
+    """Something a codemod found; `edits` fix it (none: report only)."""
+
+    path: str
+    line: int                     # 1-based; 0 when the whole file
+    message: str
+    edits: list[Edit] = field(default_factory=list)
+    check: str = ""               # scanner rule it maps to, e.g. "DL3020"
+    codemod: str = ""
+    status: str = ""              # fixed | reported | dropped | suppressed
+    note: str = ""                # why dropped or suppressed
+
+    @property
+    def paths(self) -> set[str]:
+        return {e.path for e in self.edits} | {self.path}
+
+
+@dataclass
+class Skip:
+    """A place a codemod looked at and left alone, with the reason."""
+
+    path: str
+    line: int
+    reason: str
+    codemod: str = ""
+
+
+class Codemod:
+    id: str = ""
+    title: str = ""
+    kinds: tuple[str, ...] = ()
+    severity: str = "medium"
+    checks: tuple[str, ...] = ()   # e.g. ("hadolint:DL3020", "checkov:CKV_DOCKER_4")
+    rationale: str = ""
+    examples: list[Example] = []
+    order: int = 500               # engine runs codemods by (order, id)
+    needs_network: bool = False
+
+    def run(self, ctx: "Context") -> Iterable[Finding | Skip]:
+        """Whole-repository entry point; by default calls fix() per file."""
+        for doc in ctx.documents(self.kinds):
+            yield from ctx.guard(self, doc, self.fix)
+
+    def fix(self, doc, ctx: "Context") -> Iterable[Finding | Skip]:
+        raise NotImplementedError
+
+    def options(self, ctx: "Context") -> dict[str, Any]:
+        return ctx.settings.codemod_options(self.id)

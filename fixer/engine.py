@@ -1,0 +1,342 @@
+"""Run codemods over a repository, each on the previous one's output."""
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from . import discovery as disc
+from .codemod import Codemod, Finding, Skip
+from .config import Settings
+from .dockerdoc import Dockerfile
+from .helm import HelmTemplate
+from .text import DecodeError, EditConflict, TextFile, apply_edits, decode
+from .validate import validate
+from .yamldoc import ParseError, YamlFile
+
+_SUPPRESS = re.compile(r"fixer:\s*ignore(?:\[([^\]]*)\])?")
+
+
+class PythonFile(TextFile):
+    kind = disc.PYTHON
+
+    def __init__(self, path, text, bom=False):
+        super().__init__(path, text, bom)
+        self._module = None
+
+    @property
+    def module(self):
+        """libcst module (parsed on first use)."""
+        if self._module is None:
+            import libcst
+
+            try:
+                self._module = libcst.parse_module(self.text)
+            except libcst.ParserSyntaxError as exc:
+                raise ParseError(f"invalid Python (line {exc.raw_line}): {exc.message}") from None
+        return self._module
+
+
+def make_document(path: str, kind: str, text: str, bom: bool) -> TextFile:
+    if kind == disc.DOCKERFILE:
+        return Dockerfile(path, text, bom)
+    if kind == disc.HELM:
+        return HelmTemplate(path, text, bom)
+    if kind == disc.PYTHON:
+        return PythonFile(path, text, bom)
+    if kind in (disc.COMPOSE, disc.K8S, disc.WORKFLOW, disc.YAML, disc.HELM_VALUES):
+        doc = YamlFile(path, text, bom)
+        doc.kind = kind
+        return doc
+    doc = TextFile(path, text, bom)
+    doc.kind = kind
+    return doc
+
+
+@dataclass
+class FileState:
+    path: str
+    kind: str
+    mode: str
+    text: str | None          # None: deleted
+    bom: bool = False
+    original: str | None = None
+    doc: TextFile | None = None
+
+
+@dataclass
+class ChangeSet:
+    """What one codemod changed: path -> (old text or None, new text or None)."""
+
+    codemod: Codemod
+    changes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+
+    @property
+    def fixed(self) -> list[Finding]:
+        return [f for f in self.findings if f.status == "fixed"]
+
+
+class Workspace:
+    """The repository's infrastructure files as they stand between codemods."""
+
+    def __init__(self):
+        self.files: dict[str, FileState] = {}
+        self.all_paths: set[str] = set()      # every path in the source, infra or not
+
+    def add(self, path, kind, mode, text, bom):
+        self.files[path] = FileState(path, kind, mode, text, bom, original=text)
+
+    def document(self, path: str) -> TextFile | None:
+        st = self.files.get(path)
+        if st is None or st.text is None:
+            return None
+        if st.doc is None:
+            st.doc = make_document(path, st.kind, st.text, st.bom)
+        return st.doc
+
+    def paths(self, kinds: Iterable[str] = ()) -> list[str]:
+        kinds = set(kinds)
+        return sorted(p for p, st in self.files.items()
+                      if st.text is not None and (not kinds or st.kind in kinds))
+
+    def set_text(self, path: str, text: str | None, kind: str | None = None) -> None:
+        st = self.files.get(path)
+        if st is None:
+            k = kind or disc.name_kind(path, set()) or disc.content_kind(text or "")
+            st = self.files[path] = FileState(path, k, "100644", None, original=None)
+            self.all_paths.add(path)
+        st.text = text
+        st.doc = None
+
+
+class Context:
+    """What a codemod sees: documents, settings and a place to report errors."""
+
+    def __init__(self, ws: Workspace, settings: Settings, root, errors: list[str]):
+        self.ws = ws
+        self.settings = settings
+        self.root = root
+        self.errors = errors
+        self.shared: dict = {}                 # per-run state codemods may share
+        self._bad_files: set[str] = set()
+
+    @property
+    def offline(self) -> bool:
+        return self.settings.offline
+
+    def documents(self, kinds: Iterable[str]) -> Iterable[TextFile]:
+        for path in self.ws.paths(kinds):
+            if path in self._bad_files:
+                continue
+            doc = self.ws.document(path)
+            if doc is not None:
+                yield doc
+
+    def document(self, path: str) -> TextFile | None:
+        return self.ws.document(path)
+
+    def exists(self, path: str) -> bool:
+        return path in self.ws.all_paths or (path in self.ws.files and self.ws.files[path].text is not None)
+
+    def error(self, path: str, reason: str) -> None:
+        line = f"{path}: {reason}"
+        if line not in self.errors:
+            self.errors.append(line)
+
+    def guard(self, codemod: Codemod, doc: TextFile, fn: Callable) -> list:
+        """Run fn(doc, ctx) and turn failures into one-line errors."""
+        try:
+            return list(fn(doc, self))
+        except ParseError as exc:
+            self._bad_files.add(doc.path)
+            self.error(doc.path, str(exc))
+        except Exception as exc:  # a codemod bug must not stop the run
+            self.error(doc.path, f"{codemod.id} failed: {exc.__class__.__name__}: {exc}")
+            if self.settings.get("debug"):
+                traceback.print_exc()
+        return []
+
+
+def suppressed(text: str, line: int, cid: str) -> bool:
+    """`# fixer: ignore[id]` on the finding's line or the line above it."""
+    if line <= 0:
+        return False
+    lines = text.splitlines()
+    for n in (line - 1, line - 2):
+        if 0 <= n < len(lines):
+            m = _SUPPRESS.search(lines[n])
+            if m and (m.group(1) is None or cid in [x.strip() for x in m.group(1).split(",")]):
+                return True
+    return False
+
+
+class Engine:
+    def __init__(self, settings: Settings, codemods: list[Codemod]):
+        self.settings = settings
+        self.codemods = codemods
+        self.errors: list[str] = []
+        self.skipped_files: list[tuple[str, str]] = []
+        self.ws = Workspace()
+        self.processed = 0
+
+    # -- loading -----------------------------------------------------------
+    def load(self, source: disc.Source) -> None:
+        entries = source.entries()
+        self.ws.all_paths = {p for p, _, _ in entries}
+        charts = disc.chart_dirs_of([p for p, _, _ in entries])
+        wanted_kinds = {k for cm in self.codemods for k in cm.kinds}
+        reported_dirs: set[str] = set()
+        for path, mode, size in entries:
+            parts = path.split("/")
+            skip_dir = next((d for d in parts[:-1] if d in disc.SKIP_DIRS), None)
+            if skip_dir:
+                top = "/".join(parts[: parts.index(skip_dir) + 1])
+                if top not in reported_dirs:
+                    reported_dirs.add(top)
+                    self.skipped_files.append((top + "/", f"{skip_dir}/ directories are not scanned"))
+                continue
+            if disc.excluded(path, self.settings.exclude):
+                continue
+            kind = disc.name_kind(path, charts)
+            if kind == "":
+                continue
+            if mode == "120000":
+                self.skipped_files.append((path, "symbolic link (never written through)"))
+                continue
+            if mode == "160000":
+                continue
+            if kind is not None and kind not in wanted_kinds and kind != disc.PYTHON:
+                continue
+            if size > self.settings.max_file_size:
+                self.skipped_files.append(
+                    (path, f"larger than the size limit ({size:,} > {self.settings.max_file_size:,} bytes)"))
+                continue
+            try:
+                raw = source.read(path)
+            except OSError as exc:
+                self.errors.append(f"{path}: cannot read: {exc.strerror or exc}")
+                continue
+            if len(raw) > self.settings.max_file_size:
+                self.skipped_files.append((path, "larger than the size limit"))
+                continue
+            if b"\0" in raw[:8192]:
+                self.skipped_files.append((path, "binary file"))
+                continue
+            try:
+                text, bom = decode(raw, path)
+            except DecodeError as exc:
+                self.errors.append(f"{path}: {exc}")
+                continue
+            if kind is None:
+                kind = disc.content_kind(text)
+                if kind not in wanted_kinds:
+                    continue
+            self.ws.add(path, kind, mode, text, bom)
+        self.processed = len(self.ws.files)
+
+    # -- running -----------------------------------------------------------
+    def run(self) -> list[ChangeSet]:
+        ctx = Context(self.ws, self.settings, None, self.errors)
+        self.ctx = ctx
+        out = []
+        for cm in self.codemods:
+            cs = ChangeSet(cm)
+            results: list = []
+            try:
+                results = list(cm.run(ctx))
+            except Exception as exc:
+                self.errors.append(f"{cm.id}: failed: {exc.__class__.__name__}: {exc}")
+                if self.settings.get("debug"):
+                    traceback.print_exc()
+            for r in results:
+                r.codemod = cm.id
+                (cs.skips if isinstance(r, Skip) else cs.findings).append(r)
+            self._settle(cs)
+            out.append(cs)
+        return out
+
+    def _settle(self, cs: ChangeSet) -> None:
+        """Apply a codemod's edits, validate, drop what breaks a file."""
+        cid = cs.codemod.id
+        active: list[Finding] = []
+        for f in cs.findings:
+            st = self.ws.files.get(f.path)
+            if st and st.text and suppressed(st.text, f.line, cid):
+                f.status, f.note = "suppressed", "fixer: ignore comment"
+            elif not f.edits:
+                f.status = "reported"
+            else:
+                active.append(f)
+        while True:
+            new_texts, conflicts = self._apply(active)
+            for f in conflicts:
+                f.status, f.note = "dropped", "its edits overlap another fix"
+                active.remove(f)
+            bad: dict[str, str] = {}
+            for path, new in new_texts.items():
+                st = self.ws.files.get(path)
+                old = st.text if st else None
+                if new is None or new == old:
+                    continue
+                kind = st.kind if st else (disc.name_kind(path, set()) or disc.content_kind(new))
+                reason = validate(kind, path, old, new)
+                if reason:
+                    bad[path] = reason
+            if not bad:
+                break
+            for f in list(active):
+                hit = next((p for p in f.paths if p in bad), None)
+                if hit:
+                    f.status, f.note = "dropped", f"{hit}: {bad[hit]}"
+                    self.errors.append(f"{hit}: {cid} edit dropped, output would be invalid: {bad[hit]}")
+                    active.remove(f)
+        for f in active:
+            f.status = "fixed"
+        for path, new in new_texts.items():
+            st = self.ws.files.get(path)
+            old = st.text if st else None
+            if new != old:
+                cs.changes[path] = (old, new)
+                self.ws.set_text(path, new)
+
+    def _apply(self, findings: list[Finding]):
+        """New text per path; findings whose edits conflict are returned apart."""
+        by_path: dict[str, list[tuple[Finding, list]]] = {}
+        for f in findings:
+            per: dict[str, list] = {}
+            for e in f.edits:
+                per.setdefault(e.path, []).append(e)
+            for p, es in per.items():
+                by_path.setdefault(p, []).append((f, es))
+        out: dict[str, str | None] = {}
+        conflicts: list[Finding] = []
+        for path, groups in by_path.items():
+            st = self.ws.files.get(path)
+            base = st.text if st and st.text is not None else ""
+            deletes = [f for f, es in groups if any(e.deletes_file for e in es)]
+            if deletes:
+                out[path] = None
+                continue
+            edits = [e for _, es in groups for e in es]
+            try:
+                out[path] = apply_edits(base, edits)
+                continue
+            except EditConflict:
+                pass
+            kept: list = []
+            for f, es in groups:
+                try:
+                    apply_edits(base, kept + es)
+                    kept += es
+                except EditConflict:
+                    conflicts.append(f)
+            out[path] = apply_edits(base, kept)
+        if conflicts:
+            # recompute without the conflicting findings so multi-file fixes stay whole
+            rest = [f for f in findings if f not in conflicts]
+            out, more = self._apply(rest)
+            return out, conflicts + more
+        return out, conflicts

@@ -1,0 +1,157 @@
+"""Validate a file after a codemod changed it: only regressions count.
+
+Each check compares the new text with the old one, so a file that was
+already off-schema can still be fixed, but an edit that adds a problem is
+dropped.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+from . import helm
+from .discovery import COMPOSE, DOCKERFILE, HELM, K8S, PYTHON, WORKFLOW, YAML, HELM_VALUES
+from .yamldoc import ParseError, compose_all
+
+
+def validate(kind: str, path: str, old: str | None, new: str) -> str | None:
+    """Return a one-line reason when `new` is worse than `old`, else None."""
+    check = _CHECKS.get(kind)
+    if check is None:
+        return None
+    try:
+        return check(path, old, new)
+    except Exception as exc:  # a validator must never crash the run
+        return f"validation failed: {exc.__class__.__name__}: {exc}"
+
+
+def _yaml_errors(text: str) -> str | None:
+    try:
+        docs = compose_all(text)
+    except ParseError as exc:
+        return str(exc)
+    del docs
+    return _strict_yaml(text)
+
+
+def _strict_yaml(text: str) -> str | None:
+    """Second opinion from ruamel.yaml (YAML 1.2): also refuses duplicate keys."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        list(YAML(typ="safe", pure=True).load_all(text))
+    except YAMLError as exc:
+        return "invalid YAML: " + " ".join(str(exc).split())[:200]
+    return None
+
+
+def _plain_yaml(path, old, new):
+    err = _yaml_errors(new)
+    if err and (old is None or _yaml_errors(old) is None):
+        return err
+    return None
+
+
+def _load_all(text: str):
+    return [d for d in yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            if d is not None]
+
+
+@lru_cache(maxsize=1)
+def _compose_validator():
+    import jsonschema
+
+    schema = json.loads(resources.files("fixer").joinpath("data/compose-spec.json").read_text())
+    return jsonschema.Draft7Validator(schema)
+
+
+def compose_errors(text: str) -> set[str]:
+    v = _compose_validator()
+    out = set()
+    for doc in _load_all(text):
+        for e in v.iter_errors(doc):
+            out.add(f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}")
+    return out
+
+
+def _compose(path, old, new):
+    err = _plain_yaml(path, old, new)
+    if err:
+        return err
+    before = compose_errors(old) if old is not None and _yaml_errors(old) is None else set()
+    added = compose_errors(new) - before
+    if added:
+        return "compose schema: " + sorted(added)[0][:200]
+    return None
+
+
+def k8s_errors(text: str) -> set[str]:
+    import kubernetes_validate
+    from kubernetes_validate.utils import SchemaNotFoundError, InvalidSchemaError
+
+    version = kubernetes_validate.latest_version()
+    out = set()
+    for doc in _load_all(text):
+        if not isinstance(doc, dict) or "kind" not in doc or "apiVersion" not in doc:
+            continue
+        docs = doc.get("items", []) if doc.get("kind") == "List" else [doc]
+        for d in docs:
+            try:
+                kubernetes_validate.validate(d, version, strict=True)
+            except (SchemaNotFoundError, InvalidSchemaError):
+                continue
+            except kubernetes_validate.ValidationError as exc:
+                where = "/".join(map(str, getattr(exc.caused_by, "path", []) or []))
+                out.add(f"{d.get('kind')}/{where}: {exc.caused_by.message if exc.caused_by else exc}")
+    return out
+
+
+def _k8s(path, old, new):
+    err = _plain_yaml(path, old, new)
+    if err:
+        return err
+    before = k8s_errors(old) if old is not None and _yaml_errors(old) is None else set()
+    added = k8s_errors(new) - before
+    if added:
+        return "Kubernetes schema: " + sorted(added)[0][:200]
+    return None
+
+
+def _helm(path, old, new):
+    if old is not None and not helm.preserves_actions(old, new):
+        return "a template action was lost"
+    return _plain_yaml(path, old and helm.mask(old), helm.mask(new))
+
+
+def _dockerfile(path, old, new):
+    import dockerfile as buildkit
+
+    try:
+        buildkit.parse_string(new)
+    except buildkit.GoParseError as exc:
+        return "invalid Dockerfile: " + str(exc).splitlines()[0]
+    return None
+
+
+def _python(path, old, new):
+    try:
+        compile(new, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return f"invalid Python (line {exc.lineno}): {exc.msg}"
+    return None
+
+
+_CHECKS = {
+    COMPOSE: _compose,
+    K8S: _k8s,
+    HELM: _helm,
+    WORKFLOW: _plain_yaml,
+    YAML: _plain_yaml,
+    HELM_VALUES: _plain_yaml,
+    DOCKERFILE: _dockerfile,
+    PYTHON: _python,
+}

@@ -1,0 +1,335 @@
+"""YAML files: locate with libyaml's composer (character offsets), edit by splice.
+
+Nodes come from PyYAML's C composer: every node has start/end marks whose
+`index` is a character offset into the text we parsed, so an edit is a splice
+of the original text and everything outside it is kept byte for byte.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterator
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .text import Edit, TextFile
+
+try:
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - libyaml missing
+    _Loader = yaml.SafeLoader
+
+
+class ParseError(Exception):
+    """A file could not be parsed; str() is a one-line reason."""
+
+
+def compose_all(text: str, path: str = "") -> list[Node]:
+    try:
+        return [d for d in yaml.compose_all(text, Loader=_Loader) if d is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ParseError(f"invalid YAML{where}: {problem}") from None
+
+
+class YamlFile(TextFile):
+    kind = "yaml"
+
+    def __init__(self, path: str, text: str, bom: bool = False):
+        super().__init__(path, text, bom)
+        self._docs: list[Node] | None = None
+
+    @property
+    def source(self) -> str:
+        """The text handed to the YAML parser (Helm templates mask theirs)."""
+        return self.text
+
+    @property
+    def docs(self) -> list[Node]:
+        if self._docs is None:
+            self._docs = compose_all(self.source, self.path)
+        return self._docs
+
+    # -- reading -----------------------------------------------------------
+    def span(self, node: Node) -> str:
+        return self.text[node.start_mark.index:node.end_mark.index]
+
+    def indent_step(self) -> int:
+        """Indentation unit the file uses for nested block mappings (default 2)."""
+        for doc in self.docs:
+            for parent, child in _nested_block_mappings(doc):
+                step = child.start_mark.column - parent.start_mark.column
+                if step > 0:
+                    return step
+        return 2
+
+    def seq_offset(self) -> int | None:
+        """Column of `- ` relative to its key for block sequences in mappings."""
+        for doc in self.docs:
+            for node in walk(doc):
+                if isinstance(node, MappingNode) and not node.flow_style:
+                    for k, v in node.value:
+                        if isinstance(v, SequenceNode) and not v.flow_style and v.value:
+                            return v.start_mark.column - k.start_mark.column
+        return None
+
+    # -- editing -----------------------------------------------------------
+    def content_end(self, node: Node) -> int:
+        """Offset just after the last character of a node's content."""
+        if isinstance(node, MappingNode) and not node.flow_style and node.value:
+            return self.content_end(node.value[-1][1])
+        if isinstance(node, SequenceNode) and not node.flow_style and node.value:
+            return self.content_end(node.value[-1])
+        end = node.end_mark.index
+        # block scalars end after trailing line breaks: step back over them
+        while end > node.start_mark.index and self.source[end - 1] in "\r\n":
+            end -= 1
+        return end
+
+    def last_line(self, node: Node) -> int:
+        return self.line_of(max(self.content_end(node) - 1, node.start_mark.index))
+
+    def key_column(self, mapping: MappingNode) -> int:
+        return mapping.value[0][0].start_mark.column if mapping.value else mapping.start_mark.column
+
+    def add_entry(self, mapping: MappingNode, key: str, value: Any, comment: str = "") -> Edit:
+        """Add `key: value` as the last entry of a mapping (block or flow)."""
+        if mapping.flow_style or not mapping.value:
+            return self._add_flow_entry(mapping, key, value)
+        col = self.key_column(mapping)
+        lines = render_entry(key, value, col, self.indent_step(), self._seq_off())
+        if comment:
+            lines[0] += "  # " + comment
+        return self.insert_lines_after(self.last_line(mapping), lines)
+
+    def add_entry_after(self, mapping: MappingNode, after_key: str, key: str, value: Any) -> Edit:
+        """Add `key: value` right after entry `after_key` of a block mapping."""
+        for k, v in mapping.value:
+            if k.value == after_key:
+                col = self.key_column(mapping)
+                lines = render_entry(key, value, col, self.indent_step(), self._seq_off())
+                return self.insert_lines_after(self.last_line(v), lines)
+        return self.add_entry(mapping, key, value)
+
+    def _add_flow_entry(self, mapping: MappingNode, key: str, value: Any) -> Edit:
+        close = mapping.end_mark.index - 1
+        if self.source[close] != "}":
+            raise ParseError(f"cannot add '{key}' to this mapping")
+        piece = f"{render_scalar(key)}: {render_flow(value)}"
+        inner = self.source[mapping.start_mark.index + 1:close]
+        if inner.strip():
+            stripped = inner.rstrip()
+            at = mapping.start_mark.index + 1 + len(stripped)
+            sep = " " if stripped.endswith(",") else ", "
+            return self.insert(at, sep + piece)
+        return self.replace(mapping.start_mark.index, mapping.end_mark.index, "{" + piece + "}")
+
+    def append_item(self, seq: SequenceNode, value: Any) -> Edit:
+        """Append an item to a sequence (block or flow)."""
+        if seq.flow_style or not seq.value:
+            close = seq.end_mark.index - 1
+            if self.source[close] != "]":
+                raise ParseError("cannot append to this sequence")
+            inner = self.source[seq.start_mark.index + 1:close]
+            if inner.strip():
+                stripped = inner.rstrip()
+                at = seq.start_mark.index + 1 + len(stripped)
+                sep = " " if stripped.endswith(",") else ", "
+                return self.insert(at, sep + render_flow(value))
+            return self.replace(seq.start_mark.index, seq.end_mark.index, "[" + render_flow(value) + "]")
+        first = seq.value[0]
+        dash_col = self._dash_column(seq)
+        item_lines = render_value_lines(value, dash_col + 2, self.indent_step(), self._seq_off())
+        if isinstance(value, (dict, list)):
+            lines = [" " * dash_col + "- " + item_lines[0].lstrip(" ")] + item_lines[1:]
+        else:
+            lines = [" " * dash_col + "- " + render_scalar(value)]
+        del first
+        return self.insert_lines_after(self.last_line(seq), lines)
+
+    def _dash_column(self, seq: SequenceNode) -> int:
+        line = self.line_text(self.line_of(seq.value[0].start_mark.index))
+        idx = seq.value[0].start_mark.column
+        dash = line.rfind("-", 0, idx)
+        return dash if dash >= 0 else seq.start_mark.column
+
+    def _seq_off(self) -> int:
+        off = self.seq_offset()
+        return self.indent_step() if off is None else off
+
+    def replace_node(self, node: Node, text: str) -> Edit:
+        return self.replace(node.start_mark.index, self.content_end(node), text)
+
+    def remove_entry(self, mapping: MappingNode, key: str) -> Edit | None:
+        """Remove the whole lines of a block mapping entry."""
+        for i, (k, v) in enumerate(mapping.value):
+            if k.value == key:
+                if mapping.flow_style:
+                    return None
+                first = self.line_of(k.start_mark.index)
+                if self.line_text(first)[: k.start_mark.column].strip() not in ("",):
+                    return None  # key shares its line with a '- ' or other content
+                last = self.last_line(v)
+                return self.replace(self.line_start(first), self.line_end(last), "")
+        return None
+
+
+# -- node helpers ------------------------------------------------------------
+
+def walk(node: Node) -> Iterator[Node]:
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        yield n
+        if isinstance(n, MappingNode):
+            for k, v in reversed(n.value):
+                stack.append(v)
+                stack.append(k)
+        elif isinstance(n, SequenceNode):
+            stack.extend(reversed(n.value))
+
+
+def _nested_block_mappings(node: Node):
+    for n in walk(node):
+        if isinstance(n, MappingNode) and not n.flow_style:
+            for k, v in n.value:
+                if isinstance(v, MappingNode) and not v.flow_style and v.value:
+                    if v.start_mark.line > k.start_mark.line:
+                        yield n.value[0][0], v.value[0][0]
+
+
+def get(node: Node | None, key: str, merged: bool = True) -> Node | None:
+    """Value node of `key` in a mapping, following `<<` merge keys."""
+    pair = get_pair(node, key, merged)
+    return pair[1] if pair else None
+
+
+def get_pair(node: Node | None, key: str, merged: bool = True):
+    if not isinstance(node, MappingNode):
+        return None
+    merges = []
+    for k, v in node.value:
+        if isinstance(k, ScalarNode):
+            if k.value == key and k.tag != "tag:yaml.org,2002:merge":
+                return (k, v)
+            if k.tag == "tag:yaml.org,2002:merge" or k.value == "<<":
+                merges.append(v)
+    if merged:
+        for m in merges:
+            for src in (m.value if isinstance(m, SequenceNode) else [m]):
+                pair = get_pair(src, key, True)
+                if pair:
+                    return pair
+    return None
+
+
+def has_own(node: Node | None, key: str) -> bool:
+    return get_pair(node, key, merged=False) is not None
+
+
+def items(node: Node | None):
+    """(key string, value node) pairs of a mapping, merge keys excluded."""
+    if not isinstance(node, MappingNode):
+        return []
+    return [(k.value, v) for k, v in node.value
+            if isinstance(k, ScalarNode) and k.tag != "tag:yaml.org,2002:merge" and k.value != "<<"]
+
+
+def scalar(node: Node | None) -> str | None:
+    return node.value if isinstance(node, ScalarNode) else None
+
+
+def to_python(node: Node) -> Any:
+    """Plain Python value of a node (merge keys applied)."""
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+# -- rendering new YAML ------------------------------------------------------
+
+_PLAIN = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./:@+=-]*$")
+_RESERVED = re.compile(
+    r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
+    r"|null|Null|NULL|~|[-+]?[0-9][0-9_.:eE+-]*|\.inf|\.nan|0x[0-9a-fA-F]+)$")
+
+
+class Raw(str):
+    """Text written into YAML as it is (already valid YAML)."""
+
+
+def render_scalar(value: Any) -> str:
+    if isinstance(value, Raw):
+        return str(value)
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return str(value)
+    s = str(value)
+    if _PLAIN.match(s) and not _RESERVED.match(s) and ": " not in s and " #" not in s:
+        return s
+    return json.dumps(s, ensure_ascii=False)
+
+
+def render_flow(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{render_scalar(k)}: {render_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(render_flow(v) for v in value) + "]"
+    return render_scalar(value)
+
+
+class Flow:
+    """Wrap a list or dict to render it in flow style: `[ALL]`."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
+def render_entry(key: str, value: Any, col: int, step: int, seq_off: int) -> list[str]:
+    pad = " " * col
+    k = render_scalar(key)
+    if isinstance(value, Flow):
+        return [f"{pad}{k}: {render_flow(value.value)}"]
+    if isinstance(value, dict) and value:
+        return [f"{pad}{k}:"] + render_value_lines(value, col + step, step, seq_off)
+    if isinstance(value, list) and value:
+        return [f"{pad}{k}:"] + render_value_lines(value, col + seq_off, step, seq_off)
+    if isinstance(value, (dict, list)):
+        return [f"{pad}{k}: {render_flow(value)}"]
+    return [f"{pad}{k}: {render_scalar(value)}"]
+
+
+def render_value_lines(value: Any, col: int, step: int, seq_off: int) -> list[str]:
+    """Block YAML lines for a dict or list whose entries start at `col`."""
+    pad = " " * col
+    out: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out.extend(render_entry(k, v, col, step, seq_off))
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict) and item:
+                inner = render_value_lines(item, col + 2, step, seq_off)
+                out.append(pad + "- " + inner[0].lstrip(" "))
+                out.extend(inner[1:])
+            elif isinstance(item, Flow):
+                out.append(pad + "- " + render_flow(item.value))
+            else:
+                out.append(pad + "- " + render_flow(item))
+    else:
+        out.append(pad + render_scalar(value))
+    return out
