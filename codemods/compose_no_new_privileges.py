@@ -5,9 +5,9 @@ from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer.compose import services
 from yaml.nodes import SequenceNode
 
-from fixer.yamldoc import Flow, get, has_own, scalar
+from fixer.yamldoc import Flow, Raw, get, has_own, scalar
 
-OPT = "no-new-privileges:true"
+OPT = Raw('"no-new-privileges:true"')
 
 
 def _state(opts) -> str | None:
@@ -67,7 +67,7 @@ class ComposeNoNewPrivileges(Codemod):
                 edit = doc.append_item(opts, OPT)
             elif opts is not None:
                 # inherited through a merge key: keep the inherited items
-                inherited = [scalar(i) for i in opts.value]
+                inherited = [Raw(doc.span(i)) for i in opts.value]
                 edit = doc.add_entry(svc, "security_opt", Flow(inherited + [OPT]))
             else:
                 edit = doc.add_entry(svc, "security_opt", Flow([OPT]))

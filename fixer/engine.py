@@ -73,6 +73,7 @@ class ChangeSet:
     changes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)   # extra lines for the commit message
 
     @property
     def fixed(self) -> list[Finding]:
@@ -121,7 +122,17 @@ class Context:
         self.root = root
         self.errors = errors
         self.shared: dict = {}                 # per-run state codemods may share
+        self.secrets: set[str] = set()         # values masked in everything printed
+        self.notes: dict[str, list[str]] = {}
         self._bad_files: set[str] = set()
+
+    def secret(self, value: str) -> None:
+        """Register a secret value so output never shows it."""
+        self.secrets.add(value)
+
+    def note(self, codemod: Codemod, text: str) -> None:
+        """Add a line to the codemod's commit message (e.g. secrets to provision)."""
+        self.notes.setdefault(codemod.id, []).append(text)
 
     @property
     def offline(self) -> bool:
@@ -238,8 +249,8 @@ class Engine:
         self.processed = len(self.ws.files)
 
     # -- running -----------------------------------------------------------
-    def run(self) -> list[ChangeSet]:
-        ctx = Context(self.ws, self.settings, None, self.errors)
+    def run(self, root=None) -> list[ChangeSet]:
+        ctx = Context(self.ws, self.settings, root, self.errors)
         self.ctx = ctx
         out = []
         for cm in self.codemods:
@@ -255,6 +266,7 @@ class Engine:
                 r.codemod = cm.id
                 (cs.skips if isinstance(r, Skip) else cs.findings).append(r)
             self._settle(cs)
+            cs.notes = ctx.notes.get(cm.id, [])
             out.append(cs)
         return out
 
@@ -291,7 +303,9 @@ class Engine:
                 hit = next((p for p in f.paths if p in bad), None)
                 if hit:
                     f.status, f.note = "dropped", f"{hit}: {bad[hit]}"
-                    self.errors.append(f"{hit}: {cid} edit dropped, output would be invalid: {bad[hit]}")
+                    msg = f"{hit}: {cid} edit dropped, output would be invalid: {bad[hit]}"
+                    if msg not in self.errors:
+                        self.errors.append(msg)
                     active.remove(f)
         for f in active:
             f.status = "fixed"

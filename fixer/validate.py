@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 import yaml
 
@@ -65,7 +65,7 @@ def _load_all(text: str):
 def _compose_validator():
     import jsonschema
 
-    schema = json.loads(resources.files("fixer").joinpath("data/compose-spec.json").read_text())
+    schema = json.loads((Path(__file__).parent / "data" / "compose-spec.json").read_text("utf-8"))
     return jsonschema.Draft7Validator(schema)
 
 

@@ -285,6 +285,8 @@ def render_scalar(value: Any) -> str:
 
 
 def render_flow(value: Any) -> str:
+    if isinstance(value, Flow):
+        value = value.value
     if isinstance(value, dict):
         return "{" + ", ".join(f"{render_scalar(k)}: {render_flow(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):

@@ -1,0 +1,201 @@
+"""fixer's command line."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import config, runner
+from .report import plan_json, print_plan
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Repair infrastructure files and hand the fixes back as reviewable git history.")
+
+OnlyOpt = typer.Option(None, "--only", help="Run only these codemods (comma-separated ids).")
+SkipOpt = typer.Option(None, "--skip", help="Do not run these codemods (comma-separated ids).")
+ExcludeOpt = typer.Option(None, "--exclude", help="Glob of paths to leave alone (repeatable).")
+OfflineOpt = typer.Option(False, "--offline", help="No network access at all.")
+
+
+def _console(stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(file=stream, highlight=False, soft_wrap=True,
+                   force_terminal=None, no_color=not stream.isatty())
+
+
+def _fail(msg: str) -> None:
+    _console(stderr=True).print(f"fixer: {msg}", markup=False, highlight=False)
+    raise typer.Exit(2)
+
+
+def _settings(root: Path, only, skip, exclude, offline, **extra) -> config.Settings:
+    try:
+        return config.load(root, only=only, skip=skip, exclude=exclude,
+                           offline=offline or None, **extra)
+    except config.ConfigError as exc:
+        _fail(str(exc))
+        raise
+
+
+def _errors(result) -> None:
+    err = _console(stderr=True)
+    from .report import masker
+
+    mask = masker(result.secrets)
+    for e in result.errors:
+        err.print(f"warning: {mask(e)}", markup=False, highlight=False)
+
+
+@app.command()
+def plan(
+    path: Path = typer.Argument(Path("."), help="Repository or folder to scan."),
+    only: Optional[str] = OnlyOpt,
+    skip: Optional[str] = SkipOpt,
+    exclude: Optional[List[str]] = ExcludeOpt,
+    offline: bool = OfflineOpt,
+    fmt: str = typer.Option("text", "--format", help="text or json."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="List every file not scanned."),
+) -> None:
+    """Show every fix as a diff, grouped by codemod. Nothing is written.
+
+    Exit 0: nothing to change; 1: changes proposed; 2: error.
+    """
+    if fmt not in ("text", "json"):
+        _fail(f"unknown format '{fmt}' (text, json)")
+    try:
+        root = runner.check_path(path)
+        settings = _settings(root, only, skip, exclude, offline)
+        result = runner.plan(root, settings)
+    except runner.UsageError as exc:
+        _fail(str(exc))
+        return
+    if fmt == "json":
+        print(plan_json(result.changesets, result.skipped_files, result.errors, result.secrets))
+    else:
+        print_plan(result.changesets, result.skipped_files, result.errors, result.secrets,
+                   _console(), verbose)
+    _errors(result)
+    if result.processed == 0 and result.errors:
+        raise typer.Exit(2)
+    raise typer.Exit(1 if result.changed else 0)
+
+
+@app.command()
+def apply(
+    path: Path = typer.Argument(Path("."), help="Repository (or a folder in it)."),
+    branch: Optional[str] = typer.Option(None, "--branch", help="Branch to create (default fixer/remediation)."),
+    force: bool = typer.Option(False, "--force", help="Replace a branch fixer created earlier."),
+    only: Optional[str] = OnlyOpt,
+    skip: Optional[str] = SkipOpt,
+    exclude: Optional[List[str]] = ExcludeOpt,
+    offline: bool = OfflineOpt,
+) -> None:
+    """Create a branch from HEAD with one commit per codemod. Your branch, index and
+    working tree are left as they are."""
+    import git
+
+    from .gitout import GitError, write_branch
+
+    try:
+        root = runner.check_path(path)
+    except runner.UsageError as exc:
+        _fail(str(exc))
+        return
+    try:
+        repo = git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        _fail(f"{path}: not a git repository (fixer apply writes a branch; use fixer plan)")
+        return
+    if repo.bare:
+        _fail(f"{path}: bare repository")
+    try:
+        base = repo.head.commit
+    except ValueError:
+        _fail(f"{path}: the repository has no commits yet")
+        return
+    top = Path(repo.working_tree_dir).resolve()
+    prefix = "" if root == top else root.relative_to(top).as_posix() + "/"
+    settings = _settings(root, only, skip, exclude, offline)
+    name = branch or settings.branch
+    out = _console()
+    try:
+        source = runner.head_source(repo, prefix)
+        result = runner.run(source, settings, root=root)
+    except runner.UsageError as exc:
+        _fail(str(exc))
+        return
+    _errors(result)
+    if not result.changed:
+        out.print("nothing to change; no branch created")
+        raise typer.Exit(0)
+    modes = {p: st.mode for p, st in result.engine.ws.files.items()}
+    boms = {p: st.bom for p, st in result.engine.ws.files.items()}
+    dirty = _dirty(repo)
+    touched = {prefix + p for cs in result.changesets for p in cs.changes}
+    for p in sorted(touched & dirty):
+        _console(stderr=True).print(f"warning: {p}: has uncommitted changes; the fix is based on HEAD's version",
+                                    markup=False)
+    try:
+        commits = write_branch(repo, base, result.changesets, name, prefix, modes, boms,
+                               result.secrets, force)
+    except GitError as exc:
+        _fail(str(exc))
+        return
+    out.print(f"created branch {name} with {len(commits)} commit(s) on {base.hexsha[:12]}:", markup=False)
+    for c in commits:
+        out.print(f"  {c.sha[:12]} {c.subject}", markup=False)
+    out.print(f"review:  git log -p {base.hexsha[:12]}..{name}", markup=False)
+    out.print(f"merge:   git merge {name}", markup=False)
+
+
+def _dirty(repo) -> set[str]:
+    out = repo.git.status("--porcelain", "-z", "--untracked-files=no")
+    paths = set()
+    for rec in out.split("\0"):
+        if len(rec) > 3:
+            paths.add(rec[3:])
+    return paths
+
+
+@app.command()
+def rules() -> None:
+    """List the codemods."""
+    table = Table(title="fixer codemods")
+    for col in ("id", "title", "files", "severity", "resolves"):
+        table.add_column(col)
+    for c in runner.all_codemods():
+        table.add_row(c.id, c.title, ", ".join(c.kinds), c.severity, ", ".join(c.checks))
+    _console().print(table)
+
+
+@app.command()
+def explain(codemod_id: str = typer.Argument(..., help="Codemod id, see `fixer rules`.")) -> None:
+    """Print a codemod's rationale and an example before/after."""
+    from .report import unified
+
+    found = {c.id: c for c in runner.all_codemods()}
+    c = found.get(codemod_id)
+    if c is None:
+        _fail(f"unknown codemod '{codemod_id}' (see `fixer rules`)")
+        return
+    out = _console()
+    out.print(f"{c.id}: {c.title}", markup=False)
+    out.print(f"severity: {c.severity}; files: {', '.join(c.kinds)}; resolves: {', '.join(c.checks) or '-'}",
+              markup=False)
+    out.print("", c.rationale, "", markup=False)
+    ex = next((e for e in c.examples if e.after is not None), None)
+    if ex:
+        out.print("example:", markup=False)
+        out.print(unified(ex.path, ex.before, ex.after), markup=False, highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

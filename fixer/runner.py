@@ -1,0 +1,91 @@
+"""Glue between the CLI (or tests) and the engine."""
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import config
+from .codemod import Codemod
+from .discovery import GitTree, Source, WorkTree
+from .engine import ChangeSet, Engine
+
+
+class UsageError(Exception):
+    """Bad command-line input: exit code 2 with a one-line message."""
+
+
+@dataclass
+class Result:
+    changesets: list[ChangeSet]
+    errors: list[str]
+    skipped_files: list[tuple[str, str]]
+    secrets: set[str] = field(default_factory=set)
+    processed: int = 0
+    engine: Engine | None = None
+
+    @property
+    def changed(self) -> bool:
+        return any(cs.changes for cs in self.changesets)
+
+
+def select(codemods: tuple[Codemod, ...], settings: config.Settings) -> list[Codemod]:
+    ids = {c.id for c in codemods}
+    for name in settings.only + settings.skip:
+        if name not in ids:
+            raise UsageError(f"unknown codemod '{name}' (see `fixer rules`)")
+    out = [c for c in codemods if (not settings.only or c.id in settings.only)
+           and c.id not in settings.skip]
+    return out
+
+
+def all_codemods():
+    from codemods import all_codemods as load
+
+    return load()
+
+
+def in_git(path: Path) -> bool:
+    r = subprocess.run(["git", "-C", str(path), "rev-parse", "--is-inside-work-tree"],
+                       capture_output=True, text=True)
+    return r.returncode == 0 and r.stdout.strip() == "true"
+
+
+def check_path(path: Path) -> Path:
+    if not path.exists():
+        raise UsageError(f"{path}: no such file or directory")
+    if not path.is_dir():
+        raise UsageError(f"{path}: not a directory (give the repository or a folder in it)")
+    return path.resolve()
+
+
+def run(source: Source, settings: config.Settings, codemods=None, root: Path | None = None) -> Result:
+    codemods = select(all_codemods() if codemods is None else codemods, settings)
+    engine = Engine(settings, codemods)
+    engine.load(source)
+    changesets = engine.run(root or source.root)
+    return Result(changesets, engine.errors, engine.skipped_files, engine.ctx.secrets,
+                  engine.processed, engine)
+
+
+def plan(path: Path, settings: config.Settings | None = None, codemods=None, **cli) -> Result:
+    root = check_path(path)
+    settings = settings or config.load(root, **cli)
+    return run(WorkTree(root, use_git=in_git(root)), settings, codemods, root)
+
+
+def head_source(repo, prefix: str) -> Source:
+    """HEAD's files under `prefix` (paths relative to it)."""
+    tree = GitTree(repo, repo.head.commit)
+    if not prefix:
+        return tree
+
+    class Sub(Source):
+        root = Path(repo.working_tree_dir) / prefix
+
+        def entries(self):
+            return [(p[len(prefix):], m, s) for p, m, s in tree.entries() if p.startswith(prefix)]
+
+        def read(self, path):
+            return tree.read(prefix + path)
+    return Sub()
