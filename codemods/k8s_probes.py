@@ -4,7 +4,7 @@ from __future__ import annotations
 from yaml.nodes import MappingNode, SequenceNode
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.k8s import Unsafe, add_entry, containers, parse_or_reason, value_actions, workloads
+from fixer.k8s import hidden_pod_specs, Unsafe, add_entry, containers, parse_or_reason, value_actions, workloads
 from fixer.yamldoc import Raw, get, get_pair, scalar
 
 PROBES = ("readinessProbe", "livenessProbe", "startupProbe")
@@ -92,6 +92,8 @@ class K8sProbes(Codemod):
     def fix(self, doc, ctx):
         if parse_or_reason(doc):
             return
+        for line, why in hidden_pod_specs(doc):
+            yield Skip(doc.path, line, why)
         for w in workloads(doc):
             if w.is_job:
                 continue

@@ -6,7 +6,7 @@ import re
 from yaml.nodes import MappingNode
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.k8s import (Unsafe, add_entry, containers, ordered, parse_or_reason, value_actions,
+from fixer.k8s import (hidden_pod_specs, Unsafe, add_entry, containers, ordered, parse_or_reason, value_actions,
                        values_defaults, workloads)
 from fixer.yamldoc import get, get_pair, scalar
 
@@ -103,6 +103,8 @@ class K8sResources(Codemod):
             return
         opts = dict(DEFAULTS)
         opts.update({k: str(v) for k, v in self.options(ctx).items()})
+        for line, why in hidden_pod_specs(doc):
+            yield Skip(doc.path, line, why)
         for w in workloads(doc):
             for c in containers(doc, w.pod_spec):
                 yield from self._container(doc, ctx, w, c, opts)
@@ -118,7 +120,7 @@ class K8sResources(Codemod):
                 edits.append(add_entry(doc, c.node, "resources", want))
                 added = ["requests", "limits"]
             elif value_actions(doc, *pair) is not None:
-                edits, added, why = values_defaults(ctx, doc, pair[0], pair[1], want)
+                edits, added, why = values_defaults(ctx, doc, pair[0], pair[1], want, c.node)
                 if why:
                     yield Skip(doc.path, pair[0].start_mark.line + 1, f"{w.label()} {c.label()}: {why}")
             elif isinstance(pair[1], MappingNode):

@@ -18,7 +18,7 @@ CHECK = "checkov:CKV_K8S_35"
 _SECRET = re.compile(r"PASSWORD|PASSWD|(^|_)(PWD|PASS|PASSPHRASE|SECRET|SECRETS|TOKEN|APIKEY|DSN"
                      r"|CREDENTIALS?|PRIVATE_KEY|API_KEY|ACCESS_KEY|SECRET_KEY|AUTH_KEY|SIGNING_KEY"
                      r"|ENCRYPTION_KEY|MASTER_KEY|CONNECTION_STRING|CONN_STR)(_|$)")
-_NOT_SECRET = re.compile(r"(_FILE|_PATH|_DIR|_NAME|_REF|_ENABLED|_ENABLE|_LENGTH|_LEN|_TTL|_EXPIRY"
+_NOT_SECRET = re.compile(r"^(ALLOW|ENABLE|DISABLE|USE|SKIP|REQUIRE|IS|HAS)_|_EMPTY_|(_FILE|_PATH|_DIR|_NAME|_REF|_ENABLED|_ENABLE|_LENGTH|_LEN|_TTL|_EXPIRY"
                          r"|_EXPIRATION|_EXPIRES|_TIMEOUT|_HEADER|_TYPE|_KEY_ID|_ID|_USER|_USERNAME"
                          r"|_ENDPOINT|_URL_PATH|_MODE|_POLICY|_REFRESH|_LIFETIME|_ALGORITHM|_ISSUER"
                          r"|_AUDIENCE|_SECRET_NAME|_SECRET_KEY_REF)$")
@@ -197,8 +197,10 @@ class K8sSecretRef(Codemod):
 
     # -- Helm charts -----------------------------------------------------------------
     def _chart(self, ctx, chart: str, docs: list):
-        helper = Counter(m for d in docs for m in _FULLNAME.findall(d.text)).most_common(1)
-        helper = helper[0][0] if helper else None
+        # the chart's own `<chart>.fullname` helper (bitnami's shared one is common.names)
+        counts = Counter(m for d in docs for m in _FULLNAME.findall(d.text))
+        plain = [h for h, _ in counts.most_common() if "." not in h]
+        helper = plain[0] if plain else ("common.names" if "common.names" in counts else None)
         fullname = f'{{{{ include "{helper}.fullname" . }}}}' if helper else \
             '{{ printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" }}'
         labels = f'{{{{- include "{helper}.labels" . | nindent 4 }}}}' \
@@ -301,11 +303,12 @@ class K8sSecretRef(Codemod):
         return replace_pair(d, k, v, "valueFrom", _ref(name_text, key), flow=False, moves_action=True)
 
     def _to_secret(self, ctx, chart, entries, existing, fullname, labels, names):
-        if existing is None and fullname in names:
-            d = entries[0][0]
-            yield Skip(d.path, entries[0][5].start_mark.line + 1,
-                       "the chart's Secret named like the chart is conditional or a hook; "
-                       "add the keys by hand")
+        if existing is None and names:
+            # a new Secret could clash with one the chart creates under some condition
+            for d, w, c, item, name, k, v in entries:
+                yield Skip(d.path, k.start_mark.line + 1,
+                           f"{w.label()} {c.label()}: env {name}: the chart's Secret templates are "
+                           "conditional, hooks or named otherwise; add the key by hand")
             return
         taken: set[str] = set()
         if existing:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.k8s import (Unsafe, add_entry, append_item, containers, is_template, ordered,
+from fixer.k8s import (hidden_pod_specs, Unsafe, add_entry, append_item, containers, is_template, ordered,
                        parse_or_reason, privileged_node_agent, value_actions, values_defaults,
                        workloads)
 from fixer.yamldoc import Flow, get, has_own, scalar
@@ -111,6 +111,8 @@ class K8sSecurityContext(Codemod):
             return
         opts = {"run_as_non_root": True, "read_only_root_filesystem": True, "seccomp": True}
         opts.update(self.options(ctx))
+        for line, why in hidden_pod_specs(doc):
+            yield Skip(doc.path, line, why)
         for w in workloads(doc):
             agent = privileged_node_agent(w)
             if agent:
@@ -140,7 +142,7 @@ class K8sSecurityContext(Codemod):
             else:
                 k, v = psc_pair
                 if value_actions(doc, k, v) is not None:
-                    es, added, why = values_defaults(ctx, doc, k, v, pod_want)
+                    es, added, why = values_defaults(ctx, doc, k, v, pod_want, spec, _keep_user)
                     edits += es
                     done += added
                     if why:
@@ -172,7 +174,7 @@ class K8sSecurityContext(Codemod):
             try:
                 if sc_pair is not None and value_actions(doc, *sc_pair) is not None:
                     want.pop("readOnlyRootFilesystem", None)
-                    es, added, why = values_defaults(ctx, doc, sc_pair[0], sc, want)
+                    es, added, why = values_defaults(ctx, doc, sc_pair[0], sc, want, c.node, _keep_user)
                     edits += es
                     done += added
                     if why:
@@ -185,12 +187,16 @@ class K8sSecurityContext(Codemod):
                     c_edits.append(add_entry(doc, c.node, "securityContext", want))
                     c_done += list(want)
                 elif isinstance(sc, MappingNode):
+                    if _as_root(sc):
+                        want.pop("capabilities")
+                        skips.append((sc_pair[0].start_mark.line + 1, f"{w.label()} {c.label()} runs "
+                                      "as root on purpose; its capabilities are left as they are"))
                     if has_own(sc, "allowPrivilegeEscalation"):
                         want.pop("allowPrivilegeEscalation")
                     if has_own(sc, "readOnlyRootFilesystem") or not self._tmp_ok(doc, c, spec):
                         want.pop("readOnlyRootFilesystem", None)
                     caps = get(sc, "capabilities")
-                    if caps is not None:
+                    if caps is not None and "capabilities" in want:
                         want.pop("capabilities")
                         e = self._drop_all(doc, caps)
                         if e:
@@ -256,6 +262,21 @@ class K8sSecurityContext(Codemod):
         if drop is None and isinstance(caps, MappingNode):
             return add_entry(doc, caps, "drop", Flow(["ALL"]))
         return None
+
+
+def _as_root(sc) -> bool:
+    return scalar(get(sc, "runAsUser")) == "0" or scalar(get(sc, "runAsNonRoot")) in _FALSE
+
+
+def _keep_user(node, want):
+    """Leave out what a values block decides itself: runAsNonRoot when it runs as root,
+    and dropping capabilities from a container that runs as root on purpose."""
+    if _as_root(node):
+        want.pop("runAsNonRoot", None)
+        want.pop("capabilities", None)
+    if has_own(node, "seccompProfile"):
+        want.pop("seccompProfile", None)
+    return want
 
 
 def _pair(node, key):

@@ -98,6 +98,16 @@ def pod_spec_of(res: MappingNode, kind: str) -> MappingNode | None:
     return spec if isinstance(spec, MappingNode) else None
 
 
+def hidden_pod_specs(doc) -> Iterator[tuple[int, str]]:
+    """(line, reason) of workloads whose pod spec a template action renders out of sight."""
+    for res in resources(doc):
+        kind_node = get(res, "kind")
+        kind = scalar(kind_node)
+        if kind in WORKLOAD_KINDS and pod_spec_of(res, kind) is None and is_template(doc):
+            yield kind_node.start_mark.line + 1, (f"{kind}: its pod spec is rendered by a template "
+                                                  "action (a helper in _helpers.tpl?); not edited")
+
+
 def workloads(doc) -> Iterator[Workload]:
     for res in resources(doc):
         kind_node = get(res, "kind")
@@ -214,8 +224,11 @@ def value_actions(doc, key: Node, value: Node) -> list[str] | None:
         if value.value in ("", None) or value.start_mark.index == value.end_mark.index:
             line = key.start_mark.line
             nxt = _next_literal_line(doc, line)
-            acts = _actions_in(doc, doc.line_end(line), doc.line_start(nxt))
-            out = [a for a in acts if not _CONTROL.match(a)]
+            out = []
+            for a in _actions_in(doc, key.end_mark.index, doc.line_start(nxt)):
+                if _CONTROL.match(a):
+                    break  # `{{- end }}`: what follows belongs to something else
+                out.append(a)
             return out or None
         if doc.has_action(value.start_mark.index, value.end_mark.index):
             return _actions_in(doc, value.start_mark.index, value.end_mark.index)
@@ -244,6 +257,13 @@ def rendered_entries(doc, mapping: MappingNode) -> str | None:
             owned.update(range(k.start_mark.line + 1, hi + 1))
             # the empty last key of a nested block owns the action lines after it
             owned.update(range(hi + 1, _next_literal_line(doc, hi)))
+    # `parent: {{- include … | nindent 4 }}` on the line above renders entries too
+    if first > 0:
+        above = doc.line_start(first - 1)
+        for m in helm.actions(doc.text):
+            if above <= m.start() < doc.line_end(first - 1) and doc.source[m.start()] == "#" \
+                    and doc.text[above:m.start()].strip():
+                return m.group(0)
     for i in range(first, end):
         if i not in acts or i in owned:
             continue
@@ -371,6 +391,13 @@ def safe_line(doc, children: list[Node], first: Node) -> int:
         nxt = line + 1
         while nxt < len(doc.line_starts) and not doc.line_text(nxt).strip():
             nxt += 1
+        # step past `{{- end }}` lines that close blocks opened inside this node
+        while nxt in acts and _END.match(doc.line_text(nxt).strip()) \
+                and (control_depth(doc, start, doc.line_end(line)) or 0) > 0:
+            line = nxt
+            nxt = line + 1
+            while nxt < len(doc.line_starts) and not doc.line_text(nxt).strip():
+                nxt += 1
         if nxt in acts and not _END.match(doc.line_text(nxt).strip()) \
                 and not _CONTROL.match(doc.line_text(nxt).strip()):
             continue  # the next line renders something that belongs here
@@ -412,11 +439,16 @@ def parse_or_reason(doc) -> str | None:
 
 # -- chart values ----------------------------------------------------------------------
 
-def values_defaults(ctx, doc, key, value, wanted: dict[str, Any]):
+def values_defaults(ctx, doc, key, value, wanted: dict[str, Any], parent: MappingNode | None = None,
+                    keep=None):
     """Edits adding `wanted` entries to the values.yaml block a template renders at `key: value`.
 
-    Returns (edits, added keys, reason). Keys the block already has are kept.
+    Returns (edits, added keys, reason). Keys the block already has are kept; `keep(node)`
+    may drop wanted keys given the values block. A key the template renders in several
+    if/else branches (a preset when the value is empty, say) is left alone.
     """
+    if parent is not None and sum(1 for k, _ in parent.value if scalar(k) == key.value) > 1:
+        return [], [], f"{key.value} is rendered in several if/else branches"
     path, why = values_path(doc, key, value)
     if path is None:
         return [], [], why
@@ -433,6 +465,8 @@ def values_defaults(ctx, doc, key, value, wanted: dict[str, Any]):
         return [], [], f"renders .Values.{path}, which is not a mapping in {vpath}"
     if scalar(get(node, "enabled")) in ("false", "False"):
         return [], [], f".Values.{path}.enabled is false"
+    if keep is not None:
+        wanted = keep(node, dict(wanted))
     done = ctx.shared.setdefault("k8s-values", set())
     edits, added = [], []
     missing = {k: v for k, v in wanted.items() if get(node, k) is None and (vpath, path, k) not in done}
