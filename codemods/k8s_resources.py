@@ -6,7 +6,7 @@ import re
 from yaml.nodes import MappingNode
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.k8s import (hidden_pod_specs, Unsafe, add_entry, containers, ordered, parse_or_reason, value_actions,
+from fixer.k8s import (hidden_pod_specs, Unsafe, add_entries, add_entry, containers, ordered, parse_or_reason, value_actions,
                        values_defaults, workloads)
 from fixer.yamldoc import get, get_pair, scalar
 
@@ -125,6 +125,7 @@ class K8sResources(Codemod):
                     yield Skip(doc.path, pair[0].start_mark.line + 1, f"{w.label()} {c.label()}: {why}")
             elif isinstance(pair[1], MappingNode):
                 res = pair[1]
+                new_sections = {}
                 for section, other in (("limits", "requests"), ("requests", "limits")):
                     node = get(res, section)
                     bound = get(res, other)
@@ -144,13 +145,15 @@ class K8sResources(Codemod):
                     if not vals:
                         continue
                     if node is None:
-                        edits.append(add_entry(doc, res, section, vals))
+                        new_sections[section] = vals
                     elif isinstance(node, MappingNode):
-                        for r, v in vals.items():
-                            edits.append(add_entry(doc, node, r, v))
+                        edits += add_entries(doc, node, vals)
                     else:
                         continue
                     added += [f"{section}.{r}" for r in vals]
+                if new_sections:
+                    edits += add_entries(doc, res, {k: new_sections[k] for k in ("requests", "limits")
+                                                    if k in new_sections})
         except Unsafe as exc:
             yield Skip(doc.path, line, f"{w.label()} {c.label()}: {exc}")
             return

@@ -127,6 +127,8 @@ class K8sSecretRef(Codemod):
 
     # -- plain manifests -------------------------------------------------------------
     def fix(self, doc, ctx):
+        if parse_or_reason(doc):
+            return
         secrets: list[tuple] = []         # (workload, secret name, [(key, env name)])
         edits, findings = [], []
         for w in workloads(doc):

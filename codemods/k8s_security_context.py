@@ -4,7 +4,7 @@ from __future__ import annotations
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.k8s import (hidden_pod_specs, Unsafe, add_entry, append_item, containers, is_template, ordered,
+from fixer.k8s import (hidden_pod_specs, Unsafe, add_entries, add_entry, append_item, containers, is_template, ordered,
                        parse_or_reason, privileged_node_agent, value_actions, values_defaults,
                        workloads)
 from fixer.yamldoc import Flow, get, has_own, scalar
@@ -152,9 +152,9 @@ class K8sSecurityContext(Codemod):
                         pod_want.pop("runAsNonRoot", None)
                     if has_own(v, "seccompProfile") or _annot_seccomp(w):
                         pod_want.pop("seccompProfile", None)
-                    for key, val in pod_want.items():
-                        edits.append(add_entry(doc, v, key, val))
-                        done.append(key)
+                    if pod_want:
+                        edits += add_entries(doc, v, pod_want)
+                        done += list(pod_want)
         except Unsafe as exc:
             skips.append((w.line, f"{w.label()} pod securityContext: {exc}"))
         # -- containers
@@ -202,9 +202,9 @@ class K8sSecurityContext(Codemod):
                         if e:
                             c_edits.append(e)
                             c_done.append("capabilities.drop")
-                    for key, val in want.items():
-                        c_edits.append(add_entry(doc, sc, key, val))
-                        c_done.append(key)
+                    if want:
+                        c_edits += add_entries(doc, sc, want)
+                        c_done += list(want)
                 else:
                     continue
                 if "readOnlyRootFilesystem" in c_done and not _mounts_tmp(c.node):

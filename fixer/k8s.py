@@ -428,12 +428,25 @@ def replace_pair(doc, key: Node, value: Node, new_key: str, new_value: Any, flow
 
 
 def parse_or_reason(doc) -> str | None:
+    """Why a file cannot be edited (None: it can). Plain manifests must also load as data
+    (`{{uid}}`-style placeholders compose but do not load)."""
     try:
         doc.docs
     except ParseError as exc:
         if is_template(doc):
             return f"template is not YAML once its actions are masked: {exc}"
         raise
+    if not is_template(doc):
+        cached = getattr(doc, "_k8s_load_error", False)
+        if cached is False:
+            import yaml
+            try:
+                list(yaml.load_all(doc.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+                cached = None
+            except yaml.YAMLError as exc:
+                cached = "does not load as YAML data: " + str(exc).splitlines()[0]
+            doc._k8s_load_error = cached
+        return cached
     return None
 
 
@@ -472,24 +485,29 @@ def values_defaults(ctx, doc, key, value, wanted: dict[str, Any], parent: Mappin
     missing = {k: v for k, v in wanted.items() if get(node, k) is None and (vpath, path, k) not in done}
     if not missing:
         return [], [], ""
-    if node.flow_style and not node.value and _block_parent(vdoc, node) is not None:
-        # `key: {}` becomes a block mapping under its key
-        col = _block_parent(vdoc, node) + vdoc.indent_step()
-        lines = render_value_lines(missing, col, vdoc.indent_step(), vdoc._seq_off())
-        start = node.start_mark.index
-        while start > 0 and vdoc.text[start - 1] == " ":
-            start -= 1
-        edits.append(vdoc.replace(start, node.end_mark.index,
-                                  "".join(vdoc.newline + ln for ln in lines)))
-    elif node.flow_style or not node.value:
-        edits.append(_flow_all(vdoc, node, missing))
-    else:
-        for k, v in missing.items():
-            edits.append(vdoc.add_entry(node, k, v))
+    edits += add_entries(vdoc, node, missing)
     for k in missing:
         done.add((vpath, path, k))
         added.append(k)
     return edits, added, ""
+
+
+def add_entries(doc, node: MappingNode, entries: dict[str, Any]) -> list[Edit]:
+    """Add several entries; an empty `{}` is filled in one edit (a block under `key: {}`)."""
+    if node.flow_style and not node.value:
+        if is_template(doc) and doc.has_action(node.start_mark.index, node.end_mark.index):
+            raise Unsafe("the mapping holds template actions")
+        col = _block_parent(doc, node)
+        if col is not None:
+            lines = render_value_lines(entries, col + doc.indent_step(), doc.indent_step(),
+                                       local_seq_off(doc, node))
+            start = node.start_mark.index
+            while start > 0 and doc.text[start - 1] == " ":
+                start -= 1
+            return [doc.replace(start, node.end_mark.index, "".join(doc.newline + ln for ln in lines))]
+    if node.flow_style:
+        return [_flow_all(doc, node, entries)]
+    return [add_entry(doc, node, k, v) for k, v in entries.items()]
 
 
 def _block_parent(vdoc, node) -> int | None:
@@ -515,5 +533,7 @@ def ordered(edits):
     """At one offset, deeper insertions first (a nested key before its parent's next key)."""
     def depth(e):
         t = (e.text or "").lstrip("\r\n")
-        return -(len(t) - len(t.lstrip(" ")))
+        body = t.lstrip(" ")
+        # at one indentation a list item goes before a key: it continues the list above
+        return (-(len(t) - len(body)), 0 if body.startswith("- ") else 1)
     return sorted(edits, key=lambda e: (e.path, e.start, depth(e)))

@@ -114,8 +114,9 @@ def k8s_errors(text: str) -> set[str]:
             except (SchemaNotFoundError, InvalidSchemaError):
                 continue
             except kubernetes_validate.ValidationError as exc:
-                where = "/".join(map(str, getattr(exc.caused_by, "path", []) or []))
-                out.add(f"{d.get('kind')}/{where}: {exc.caused_by.message if exc.caused_by else exc}")
+                cause = getattr(exc, "caused_by", None)
+                where = "/".join(map(str, getattr(cause, "path", []) or []))
+                out.add(f"{d.get('kind')}/{where}: {getattr(cause, 'message', None) or exc}")
     return out
 
 
