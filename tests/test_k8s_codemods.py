@@ -214,3 +214,14 @@ def test_secret_like_names():
     assert not secret_like("ALLOW_EMPTY_PASSWORD", None)
     assert not secret_like("TOKEN_TTL", "3600") and not secret_like("API_TOKEN", "")
     assert not secret_like("DB_PASSWORD", "$(OTHER)")
+
+
+def test_crlf_and_missing_final_newline_kept(tmp_path):
+    text = ROOT.replace("\n", "\r\n").rstrip("\r\n")
+    write_tree(tmp_path, {"pod.yaml": text})
+    fix(tmp_path, only=IDS, offline=True)
+    out = (tmp_path / "pod.yaml").read_bytes().decode("utf-8")
+    assert out != text and "\n" not in out.replace("\r\n", "")
+    assert not out.endswith("\n")
+    assert out.startswith(text[: text.index("  containers:")])
+    assert _validate_all(out) == 1
