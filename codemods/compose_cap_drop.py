@@ -122,7 +122,8 @@ class ComposeCapDrop(Codemod):
             if cap_add is None:
                 edits.append(doc.add_entry(svc, "cap_add", Flow(missing)))
             elif has_own(svc, "cap_add"):
-                edits.append(append_all(doc, cap_add, missing))
+                # the append goes first: both splices may land at the same offset
+                edits.insert(0, append_all(doc, cap_add, missing))
             else:
                 yield Skip(doc.path, line, f"service {name} inherits cap_add: not changed")
                 return

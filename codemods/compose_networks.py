@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.compose import (UNKNOWN, is_datastore, lookup, overlay, service_skip, services, top)
+from fixer.compose import (UNKNOWN, is_datastore, lookup, overlay, service_skip, services, top,
+                           volume_mounts)
 from fixer.yamldoc import Flow, get, walk
 from yaml.nodes import MappingNode, ScalarNode
 
@@ -28,6 +29,15 @@ def _talks_to(doc, svc, names: set[str]) -> set[str]:
     return (found | words) & names
 
 
+def _hidden_config(doc, svc, ctx) -> bool:
+    """Settings fixer cannot read (env_file, mounted config files, configs) may name a datastore."""
+    if lookup(doc, svc, "env_file", ctx) is not None or lookup(doc, svc, "configs", ctx) is not None:
+        return True
+    vols = lookup(doc, svc, "volumes", ctx)
+    return any(src.startswith((".", "/", "~", "$")) and src not in ("/var/run/docker.sock",)
+               for _, src, _, _ in volume_mounts(vols if vols is not UNKNOWN else None))
+
+
 class ComposeNetworks(Codemod):
     id = "compose-networks"
     title = "Put datastores on an internal network"
@@ -40,8 +50,8 @@ class ComposeNetworks(Codemod):
         "reach the internet. fixer adds a `frontend` network and an `internal: true` `backend` "
         "network: datastores (postgres, mysql, redis, mongo, ... by image) join backend only; "
         "other services join frontend (their route out and to each other) plus backend when "
-        "they talk to a datastore (depends_on, links, host names in their values) or read an "
-        "env_file fixer cannot see. Files that already design their networks are left alone.")
+        "they talk to a datastore (depends_on, links, host names in their values) or read "
+        "settings fixer cannot see (env_file, mounted config files). Files that already design their networks are left alone.")
     examples = [
         Example("compose.yaml",
                 "services:\n  web:\n    build: .\n    ports: [\"8000:8000\"]\n"
@@ -94,7 +104,7 @@ class ComposeNetworks(Codemod):
                 ports = lookup(doc, svc, "ports", ctx)
                 nets = ["backend", "frontend"] if ports not in (None, UNKNOWN) else ["backend"]
             else:
-                talks = _talks_to(doc, svc, stores) or lookup(doc, svc, "env_file", ctx) is not None
+                talks = _talks_to(doc, svc, stores) or _hidden_config(doc, svc, ctx)
                 nets = ["frontend", "backend"] if talks else ["frontend"]
             edits.append(doc.add_entry(svc, "networks", Flow(nets)))
             parts.append(f"{name}: {'+'.join(nets)}")

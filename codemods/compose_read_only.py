@@ -100,7 +100,7 @@ class ComposeReadOnly(Codemod):
                 if tmpfs is None:
                     edits.append(doc.add_entry(svc, "tmpfs", Flow(missing)))
                 elif isinstance(tmpfs, SequenceNode) and has_own(svc, "tmpfs"):
-                    edits.append(append_all(doc, tmpfs, missing))
+                    edits.insert(0, append_all(doc, tmpfs, missing))   # same offset: append first
                 else:
                     yield Skip(doc.path, line, f"service {name}: tmpfs is inherited or not a list")
                     continue

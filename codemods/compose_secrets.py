@@ -94,7 +94,8 @@ class ComposeSecrets(Codemod):
         return None
 
     def _rewrite(self, doc, ctx, found):
-        # one variable per distinct literal: equal literals share a name (a URL reuses it)
+        # one variable per key and literal; a URL password reuses the variable of an equal literal
+        by_value: dict[tuple[str, str], str] = {}
         by_literal: dict[str, str] = {}
         keys_values: dict[str, set[str]] = {}
         for _, _, k, _, _, kind, lit, _, _ in found:
@@ -102,7 +103,7 @@ class ComposeSecrets(Codemod):
                 keys_values.setdefault(k, set()).add(lit)
         used: set[str] = set()
         for name, _, k, _, _, kind, lit, _, _ in sorted(found, key=lambda f: f[5] != "value"):
-            if lit in by_literal:
+            if (k, lit) in by_value or (kind == "url" and lit in by_literal):
                 continue
             base = _var(k) if kind == "value" else _var(k) + "_PASSWORD"
             if base in used or (kind == "value" and len(keys_values.get(k, ())) > 1):
@@ -110,7 +111,8 @@ class ComposeSecrets(Codemod):
             while base in used:
                 base += "_2"
             used.add(base)
-            by_literal[lit] = base
+            by_value[(k, lit)] = base
+            by_literal.setdefault(lit, base)
         env_path = posixpath.join(posixpath.dirname(doc.path), ".env.example")
         existing = read_side_file(ctx, env_path)
         if existing is None:
@@ -120,13 +122,23 @@ class ComposeSecrets(Codemod):
         listed = set(re.findall(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", existing, re.M))
         added = ctx.shared.setdefault(("compose-secrets", env_path), set())
         needs_nl = bool(existing) and not existing.endswith("\n") and not added
+        spans = [(i[3].start_mark.index, i[3].end_mark.index) for i in found]
+        for lit in dict.fromkeys(i[6] for i in found):
+            at = doc.text.find(lit)
+            while at != -1:
+                if not any(a <= at < b for a, b in spans):
+                    yield Skip(doc.path, doc.line_of(at) + 1, "a secret literal also appears outside "
+                               "environment: remove it by hand")
+                    ctx.note(self, f"{doc.path}:{doc.line_of(at) + 1}: a secret literal remains; remove it by hand")
+                    break
+                at = doc.text.find(lit, at + 1)
         per_service: dict[str, list] = {}
         for item in found:
             per_service.setdefault(item[0], []).append(item)
         for name, items_ in per_service.items():
             edits, names = [], []
             for _, _, k, node, form, kind, lit, pre, post in items_:
-                var = by_literal[lit]
+                var = by_value.get((k, lit)) or by_literal[lit]
                 names.append(var)
                 text = pre + _ref(var) + post
                 if form == "list":

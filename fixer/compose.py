@@ -260,6 +260,8 @@ def service_skip(doc, name: str, svc, ctx=None) -> str | None:
         return f"service {name} extends a service fixer cannot read"
     if partial(doc, svc, ctx):
         return f"service {name} has no image or build (a partial service of an overlay): fix the base file"
+    if get(svc, "extends") is not None:
+        return f"service {name} extends another service: the fix goes on that service"
     return None
 
 
