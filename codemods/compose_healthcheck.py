@@ -1,6 +1,8 @@
 """compose-healthcheck: health checks for well-known images; dependents wait until healthy."""
 from __future__ import annotations
 
+import re
+
 from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer.compose import (UNKNOWN, image_of, lookup, major, service_family, service_skip,
                            services)
@@ -20,6 +22,8 @@ TESTS = {
 }
 # Oldest tag (major version) that ships the command.
 MIN_MAJOR = {"mariadb": 10, "mongo": 5}
+# A password or a mounted config file (which may set one) makes an unauthenticated ping fail.
+_PASSWORD = re.compile(r"requirepass|REDIS_PASSWORD|VALKEY_PASSWORD|REDIS_ARGS|\.conf\b", re.I)
 TIMING = {"interval": "10s", "timeout": "5s", "retries": 5, "start_period": "30s"}
 
 
@@ -77,6 +81,10 @@ class ComposeHealthcheck(Codemod):
                 continue   # has one, disabled one on purpose, or cannot tell
             fam = service_family(doc, svc, ctx)
             if fam not in TESTS:
+                continue
+            if fam in ("redis", "valkey") and _PASSWORD.search(doc.span(svc)):
+                yield Skip(doc.path, line, f"service {name}: {fam} may require a password; "
+                           "a ping health check would fail")
                 continue
             m = major(image_of(doc, svc, ctx))
             if m is not None and m < MIN_MAJOR.get(fam, 0):

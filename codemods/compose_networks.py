@@ -6,14 +6,17 @@ import re
 from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer.compose import (UNKNOWN, is_datastore, lookup, overlay, service_skip, services, top,
                            volume_mounts)
-from fixer.yamldoc import Flow, get, walk
+from fixer.yamldoc import Flow, get, scalar, walk
 from yaml.nodes import MappingNode, ScalarNode
 
 _KEYS = ("networks", "network_mode", "external_links")
 
 
-def _talks_to(doc, svc, names: set[str]) -> set[str]:
-    """Services a service names in depends_on, links or any of its own values (URLs, hosts)."""
+def _talks_to(doc, svc, names: dict[str, str]) -> set[str]:
+    """Datastores a service names in depends_on, links or its own values (URLs, hosts).
+
+    `names` maps each name a datastore answers to (service, container_name, hostname) to the service.
+    """
     found = set()
     dep = get(svc, "depends_on")
     if isinstance(dep, MappingNode):
@@ -26,7 +29,7 @@ def _talks_to(doc, svc, names: set[str]) -> set[str]:
     for node in walk(svc):
         if isinstance(node, ScalarNode):
             words |= set(re.split(r"[^A-Za-z0-9_.-]+", node.value))
-    return (found | words) & names
+    return {names[n] for n in (found | words) if n in names}
 
 
 def _hidden_config(doc, svc, ctx) -> bool:
@@ -82,7 +85,7 @@ class ComposeNetworks(Codemod):
             yield Skip(doc.path, first, "flow-style services: networks not added")
             return
         names = {n for n, _, _ in svcs}
-        stores = set()
+        stores, aliases = set(), {}
         for name, key, svc in svcs:
             why = service_skip(doc, name, svc, ctx)
             if why:
@@ -96,6 +99,11 @@ class ComposeNetworks(Codemod):
                 return
             if is_datastore(doc, svc, ctx):
                 stores.add(name)
+                aliases[name] = name
+                for k in ("container_name", "hostname"):
+                    alias = scalar(lookup(doc, svc, k, ctx))
+                    if alias:
+                        aliases[alias] = name
         if not stores or len(svcs) < 2:
             return
         edits, parts = [], []
@@ -104,7 +112,7 @@ class ComposeNetworks(Codemod):
                 ports = lookup(doc, svc, "ports", ctx)
                 nets = ["backend", "frontend"] if ports not in (None, UNKNOWN) else ["backend"]
             else:
-                talks = _talks_to(doc, svc, stores) or _hidden_config(doc, svc, ctx)
+                talks = _talks_to(doc, svc, aliases) or _hidden_config(doc, svc, ctx)
                 nets = ["frontend", "backend"] if talks else ["frontend"]
             edits.append(doc.add_entry(svc, "networks", Flow(nets)))
             parts.append(f"{name}: {'+'.join(nets)}")

@@ -9,8 +9,10 @@ from fixer.yamldoc import get, scalar, walk
 from yaml.nodes import MappingNode, ScalarNode
 
 # Services that run once and exit: a restart policy would loop them.
-_ONE_SHOT = re.compile(r"\b(migrat\w*|init\w*|setup|seed\w*|bootstrap|createbuckets|test\w*|"
-                       r"upgrade|install\w*|build\w*|collectstatic|make\w*)\b", re.I)
+_ONE_SHOT_NAME = re.compile(r"(^|[-_])(migrat\w*|init|setup|seed\w*|bootstrap|createbuckets|tests?|"
+                            r"upgrade|install\w*|build\w*|collectstatic|certbot|backup)($|[-_])", re.I)
+_ONE_SHOT_CMD = re.compile(r"\b(migrate|db:migrate|db:setup|upgrade head|collectstatic|createbuckets|"
+                           r"pytest|npm (ci|install|run build|test)|yarn (install|build|test))\b", re.I)
 
 
 def _one_shot_names(doc) -> set[str]:
@@ -64,11 +66,8 @@ class ComposeRestart(Codemod):
             cmd = " ".join(n.value for key_ in ("command", "entrypoint")
                            for n in walk(get(svc, key_) or ScalarNode("tag:yaml.org,2002:str", ""))
                            if isinstance(n, ScalarNode))
-            if name in once or _ONE_SHOT.search(name) or _ONE_SHOT.search(cmd):
+            if name in once or _ONE_SHOT_NAME.search(name) or _ONE_SHOT_CMD.search(cmd):
                 yield Skip(doc.path, line, f"service {name} looks like a one-shot job: no restart policy")
-                continue
-            if lookup(doc, svc, "profiles", ctx) is not None and _ONE_SHOT.search(doc.span(svc)):
-                yield Skip(doc.path, line, f"service {name} is an optional profile job: no restart policy")
                 continue
             yield Finding(doc.path, line, f"service {name} has no restart policy",
                           [doc.add_entry(svc, "restart", "unless-stopped")], check=self.checks[0])

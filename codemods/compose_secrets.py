@@ -8,7 +8,7 @@ from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer.compose import env_pairs, read_side_file, service_skip, services
 from fixer.text import Edit
 from fixer.yamldoc import get, has_own
-from yaml.nodes import MappingNode
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 _SECRET_KEY = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|"
                          r"CREDENTIALS?|(^|_)PASS$|(^|_)PWD$)", re.I)
@@ -124,14 +124,14 @@ class ComposeSecrets(Codemod):
         needs_nl = bool(existing) and not existing.endswith("\n") and not added
         spans = [(i[3].start_mark.index, i[3].end_mark.index) for i in found]
         for lit in dict.fromkeys(i[6] for i in found):
-            at = doc.text.find(lit)
-            while at != -1:
-                if not any(a <= at < b for a, b in spans):
-                    yield Skip(doc.path, doc.line_of(at) + 1, "a secret literal also appears outside "
-                               "environment: remove it by hand")
-                    ctx.note(self, f"{doc.path}:{doc.line_of(at) + 1}: a secret literal remains; remove it by hand")
+            for node in _values(doc.docs[0]):
+                at = node.start_mark.index
+                if lit in node.value and not any(a <= at < b for a, b in spans):
+                    yield Skip(doc.path, node.start_mark.line + 1, "a secret literal also appears "
+                               "outside environment: remove it by hand")
+                    ctx.note(self, f"{doc.path}:{node.start_mark.line + 1}: a secret literal remains; "
+                             "remove it by hand")
                     break
-                at = doc.text.find(lit, at + 1)
         per_service: dict[str, list] = {}
         for item in found:
             per_service.setdefault(item[0], []).append(item)
@@ -161,3 +161,21 @@ class ComposeSecrets(Codemod):
 def _quote(text: str) -> str:
     import json
     return json.dumps(text, ensure_ascii=False)
+
+
+_NAMES = {"image", "container_name", "hostname", "volumes", "networks", "depends_on", "links",
+          "profiles", "build", "context", "dockerfile", "target", "source", "external", "name"}
+
+
+def _values(node, key=None):
+    """Scalar values that could carry a secret (not names, images or keys)."""
+    if key in _NAMES:
+        return
+    if isinstance(node, MappingNode):
+        for k, v in node.value:
+            yield from _values(v, getattr(k, "value", None))
+    elif isinstance(node, SequenceNode):
+        for item in node.value:
+            yield from _values(item, key)
+    elif isinstance(node, ScalarNode):
+        yield node

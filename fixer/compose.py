@@ -325,22 +325,14 @@ def non_root(user: str | None) -> bool:
 def append_all(doc, seq, values):
     """One splice appending several items to a sequence (block or flow)."""
     from .text import Edit
-    from .yamldoc import Flow
+    from .yamldoc import render_flow
 
     if not seq.value:
         return doc.replace(seq.start_mark.index, seq.end_mark.index,
-                           "[" + ", ".join(_flow_item(v) for v in values) + "]")
+                           "[" + ", ".join(render_flow(v) for v in values) + "]")
     first = doc.append_item(seq, values[0])
-    text = first.text
-    for v in values[1:]:
-        text += doc.append_item(seq, v).text
-    del Flow
+    text = first.text + "".join(doc.append_item(seq, v).text for v in values[1:])
     return Edit(first.path, first.start, first.end, text)
-
-
-def _flow_item(v) -> str:
-    from .yamldoc import render_flow
-    return render_flow(v)
 
 
 def remove_item(doc, mapping, key: str, seq, item):
