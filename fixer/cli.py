@@ -165,7 +165,8 @@ def _dirty(repo) -> set[str]:
 def rules() -> None:
     """List the codemods."""
     table = Table(title="fixer codemods")
-    for col in ("id", "title", "files", "severity", "resolves"):
+    table.add_column("id", no_wrap=True)
+    for col in ("title", "files", "severity", "resolves"):
         table.add_column(col)
     for c in runner.all_codemods():
         table.add_row(c.id, c.title, ", ".join(c.kinds), c.severity, ", ".join(c.checks))
