@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -194,6 +195,7 @@ def test_rules_and_explain():
 
 
 def test_console_script_plain_when_piped(repo):
-    out = subprocess.run(["fixer", "plan", str(repo), *ONLY], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "fixer.cli", "plan", str(repo), *ONLY],
+                         capture_output=True, text=True)
     assert out.returncode == 1
     assert "\x1b[" not in out.stdout

@@ -153,3 +153,17 @@ def test_all_codemods_on_torture_tree_are_safe_and_idempotent(tmp_path):
             assert new.count(b"\n") == new.count(b"\r\n"), f"{rel}: mixed line ends"
     again = fix(tree, offline=True)
     assert not again.changed, [(cs.codemod.id, list(cs.changes)) for cs in again.changesets if cs.changes]
+
+
+def test_validation_refuses_duplicate_keys_and_schema_regressions():
+    from fixer.validate import validate
+
+    old = "services:\n  web:\n    image: nginx\n"
+    assert validate("compose", "c.yml", old, old + "    image: other\n").startswith("duplicate key 'image'")
+    assert "compose schema" in validate("compose", "c.yml", old, old + "    read_only: [1]\n")
+    assert validate("compose", "c.yml", old, old + "    read_only: true\n") is None
+    # a problem the file already had does not block a fix
+    bad = "services:\n  web:\n    image: nginx\n    ports: {a: 1}\n"
+    assert validate("compose", "c.yml", bad, bad + "    read_only: true\n") is None
+    assert validate("dockerfile", "Dockerfile", "FROM a\n", "FROM a\nRUN <<EOF\n") is not None
+    assert validate("python", "x.py", "", "def f(:\n").startswith("invalid Python")
