@@ -1,0 +1,622 @@
+"""Talks to OCI/Docker registries: digests of tags, auth, retries, mirrors."""
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import ipaddress
+import json
+import logging
+import random
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from . import platforms as plat
+from .credentials import CredentialStore, Credentials
+from .reference import Reference, ReferenceError, check_digest, parse_reference
+
+log = logging.getLogger("fixer.registry")
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
+MANIFEST_TYPES = frozenset({OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST})
+# All four: asking for fewer makes registries hand back a single platform's manifest.
+ACCEPT = ", ".join([OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST])
+USER_AGENT = "fixer-registry/0.1"
+_RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+class RegistryError(Exception):
+    """A failed look-up. kind: invalid, not_found, unauthorised, rate_limited,
+    offline, dns, tls, timeout, mismatch, error."""
+
+    def __init__(self, kind: str, reason: str):
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
+@dataclass
+class Resolution:
+    ref: str
+    platform: str | None = None
+    digest: str | None = None
+    media_type: str | None = None
+    is_index: bool = False
+    platforms: list[str] | None = None  # known when the index was fetched
+    warning: str | None = None
+    reason: str | None = None
+    kind: str | None = None
+    from_cache: bool = False
+    index_digest: str | None = None  # set for per-platform child look-ups
+
+    @property
+    def ok(self) -> bool:
+        return self.digest is not None
+
+
+@dataclass
+class Verification:
+    """The state of an existing pin."""
+
+    ref: str
+    digest: str | None = None
+    exists: bool | None = None  # None: could not tell
+    media_type: str | None = None
+    tag: str | None = None
+    tag_digest: str | None = None  # what the tag points to now
+    up_to_date: bool | None = None
+    per_platform: bool = False  # the pin names one platform's manifest
+    platform: str | None = None
+    suggested: str | None = None  # digest to move to, when the tag moved
+    warning: str | None = None
+    reason: str | None = None
+    kind: str | None = None
+
+
+@dataclass
+class Endpoint:
+    key: str  # host[:port] serving the API; the unit of concurrency
+    bases: list[str]  # base URLs to try, in order
+    verify: bool  # verify TLS certificates
+    cred_host: str  # host to look credentials up for
+    via_mirror: bool = False
+
+
+@dataclass
+class _Challenge:
+    scheme: str  # "bearer" or "basic"
+    params: dict = field(default_factory=dict)
+
+
+def parse_challenge(header: str | None) -> _Challenge | None:
+    if not header:
+        return None
+    scheme, _, rest = header.strip().partition(" ")
+    scheme = scheme.lower()
+    if scheme not in ("bearer", "basic"):
+        return None
+    params = {k.lower(): v1 if v1 else v2 for k, v1, v2 in re.findall(r'(\w+)=(?:"([^"]*)"|([^,\s]*))', rest)}
+    return _Challenge(scheme, params)
+
+
+def _is_loopback(host: str) -> bool:
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
+    name = name.strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _retry_after(resp) -> float | None:
+    value = resp.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _media_type(resp, body: bytes | None = None) -> str | None:
+    ct = (resp.headers.get("Content-Type") or "").split(";")[0].strip() or None
+    if ct in MANIFEST_TYPES or body is None:
+        return ct
+    try:
+        return json.loads(body).get("mediaType") or ct
+    except (ValueError, AttributeError):
+        return ct
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        nxt = exc.__cause__ or exc.__context__
+        if nxt is None and exc.args and isinstance(exc.args[0], BaseException):
+            nxt = exc.args[0]
+        if nxt is None:
+            break
+        if hasattr(nxt, "reason") and isinstance(getattr(nxt, "reason"), BaseException):
+            nxt = nxt.reason
+        exc = nxt
+    return exc
+
+
+def _chain(exc: BaseException):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        nxt = exc.__cause__ or exc.__context__
+        if nxt is None and getattr(exc, "reason", None) is not None and isinstance(exc.reason, BaseException):
+            nxt = exc.reason
+        if nxt is None and exc.args and isinstance(exc.args[0], BaseException):
+            nxt = exc.args[0]
+        exc = nxt
+
+
+class _KeyedLocks:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._locks: dict = {}
+
+    def __call__(self, key) -> threading.Lock:
+        with self._lock:
+            return self._locks.setdefault(key, threading.Lock())
+
+
+class RegistryClient:
+    """One client per run: remembers endpoints, auth challenges and tokens."""
+
+    def __init__(
+        self,
+        *,
+        mirrors: dict[str, str] | None = None,
+        insecure=(),
+        timeout: float | tuple[float, float] = 10.0,
+        docker_config=None,
+        retries: int = 3,
+        backoff: float = 0.5,
+        max_retry_time: float = 60.0,
+        loopback_insecure: bool = True,
+        pool_size: int = 8,
+    ):
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_retry_time = max_retry_time
+        self.loopback_insecure = loopback_insecure
+        self.insecure = {h.strip().lower() for h in insecure}
+        self.mirrors = {}
+        for reg, url in (mirrors or {}).items():
+            try:
+                key = parse_reference(f"{reg.split('://')[-1].rstrip('/')}/x").registry
+            except ReferenceError:
+                key = reg.lower()
+            url = url.rstrip("/")
+            if url.endswith("/v2"):
+                url = url[:-3]
+            self.mirrors[key] = url
+        self.creds = CredentialStore(docker_config)
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=16, pool_maxsize=max(pool_size, 10), max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.requests_made = 0
+        self._count_lock = threading.Lock()
+        self._host_locks = _KeyedLocks()
+        self._token_locks = _KeyedLocks()
+        self._base: dict[str, str] = {}
+        self._dead: dict[str, RegistryError] = {}
+        self._challenge: dict[str, _Challenge | None] = {}
+        self._tokens: dict[tuple, tuple[str, float]] = {}
+
+    def __repr__(self) -> str:
+        return f"RegistryClient(mirrors={sorted(self.mirrors)}, requests_made={self.requests_made})"
+
+    # ---- public ---------------------------------------------------------
+
+    def endpoint(self, ref: Reference) -> Endpoint:
+        mirror = self.mirrors.get(ref.registry)
+        if mirror and "://" in mirror:
+            parts = urlsplit(mirror)
+            host = parts.netloc.lower()
+            insecure = host in self.insecure or (self.loopback_insecure and _is_loopback(host))
+            return Endpoint(host, [mirror], not insecure, host, via_mirror=True)
+        host = (mirror or ref.endpoint_host).lower()
+        insecure = host in self.insecure or (self.loopback_insecure and _is_loopback(host))
+        bases = [f"https://{host}"] + ([f"http://{host}"] if insecure else [])
+        cred_host = host if mirror else ref.registry
+        return Endpoint(host, bases, not insecure, cred_host, via_mirror=bool(mirror))
+
+    def resolve(self, ref: Reference | str, platform: str | None = None) -> Resolution:
+        """Digest of a tag (the index digest for multi-platform images).
+
+        With a platform the manifest is fetched so the index's platforms can be
+        checked; a missing platform gives a warning, not a failure.
+        """
+        text = ref if isinstance(ref, str) else ref.text
+        res = Resolution(ref=text, platform=platform)
+        try:
+            if isinstance(ref, str):
+                ref = parse_reference(ref)
+            if platform:
+                plat.normalize(platform)
+                digest, mtype, body = self._get_manifest(ref)
+                res.digest, res.media_type = digest, mtype
+                if mtype in INDEX_TYPES:
+                    res.platforms = [p for p, _ in plat.index_entries(_json(body))]
+                res.warning = plat.check(res.platforms, platform)
+            else:
+                res.digest, res.media_type = self._head_manifest(ref)
+            res.is_index = res.media_type in INDEX_TYPES
+        except (ReferenceError, ValueError) as exc:
+            res.reason, res.kind = self._scrub(str(exc)), "invalid"
+        except RegistryError as exc:
+            res.reason, res.kind = self._scrub(exc.reason), exc.kind
+        return res
+
+    def resolve_child(self, ref: Reference | str, platform: str) -> Resolution:
+        """Digest of one platform's manifest inside the tag's index, for files
+        that already pin per platform."""
+        text = ref if isinstance(ref, str) else ref.text
+        res = Resolution(ref=text, platform=platform)
+        try:
+            if isinstance(ref, str):
+                ref = parse_reference(ref)
+            digest, mtype, body = self._get_manifest(ref)
+            if mtype not in INDEX_TYPES:
+                res.digest, res.media_type = digest, mtype
+                res.warning = "not a multi-platform image: the tag's digest is the platform image"
+                return res
+            entries = plat.index_entries(_json(body))
+            res.platforms = [p for p, _ in entries]
+            res.index_digest = digest
+            for p, desc in entries:
+                if plat.matches(platform, p):
+                    res.digest = check_digest(desc.get("digest", ""))
+                    res.media_type = desc.get("mediaType")
+                    return res
+            res.reason = "not found: " + plat.check(res.platforms, platform)
+            res.kind = "not_found"
+        except (ReferenceError, ValueError) as exc:
+            res.reason, res.kind = self._scrub(str(exc)), "invalid"
+        except RegistryError as exc:
+            res.reason, res.kind = self._scrub(exc.reason), exc.kind
+        return res
+
+    def verify(self, ref: Reference | str) -> Verification:
+        """Does the pinned digest still exist, and where does the tag point now?"""
+        text = ref if isinstance(ref, str) else ref.text
+        out = Verification(ref=text)
+        try:
+            if isinstance(ref, str):
+                ref = parse_reference(ref)
+            if not ref.digest:
+                raise RegistryError("invalid", f"reference {text!r} has no digest to verify")
+            out.digest, out.tag = ref.digest, ref.tag
+            by_digest = Reference(ref.text, ref.name_text, ref.registry, ref.repository, None, ref.digest)
+            try:
+                _, out.media_type = self._head_manifest(by_digest)
+                out.exists = True
+            except RegistryError as exc:
+                if exc.kind != "not_found":
+                    raise
+                out.exists = False
+            if not ref.tag:
+                return out
+            by_tag = Reference(ref.text, ref.name_text, ref.registry, ref.repository, ref.tag, None)
+            if out.media_type in INDEX_TYPES:
+                out.tag_digest, _ = self._head_manifest(by_tag)
+                out.up_to_date = out.tag_digest == ref.digest
+                out.suggested = None if out.up_to_date else out.tag_digest
+                return out
+            out.tag_digest, tag_type, body = self._get_manifest(by_tag)
+            if out.tag_digest == ref.digest:
+                out.up_to_date = True
+                return out
+            if tag_type not in INDEX_TYPES:
+                out.up_to_date, out.suggested = False, out.tag_digest
+                return out
+            # The pin names one platform's manifest while the tag is an index.
+            out.per_platform = True
+            entries = plat.index_entries(_json(body))
+            for p, desc in entries:
+                if desc.get("digest") == ref.digest:
+                    out.platform, out.up_to_date = p, True
+                    return out
+            out.up_to_date = False
+            out.platform = self._platform_of(by_digest) if out.exists else None
+            if out.platform is None:
+                out.warning = "cannot tell which platform the old pin was for"
+                return out
+            for p, desc in entries:
+                if plat.matches(out.platform, p):
+                    out.suggested = desc.get("digest")
+                    return out
+            out.warning = plat.check([p for p, _ in entries], out.platform)
+        except (ReferenceError, ValueError) as exc:
+            out.reason, out.kind = self._scrub(str(exc)), "invalid"
+        except RegistryError as exc:
+            out.reason, out.kind = self._scrub(exc.reason), exc.kind
+        return out
+
+    # ---- manifests ------------------------------------------------------
+
+    def _head_manifest(self, ref: Reference) -> tuple[str, str | None]:
+        resp = self._call(ref, "HEAD", f"manifests/{ref.manifest_id}")
+        header = resp.headers.get("Docker-Content-Digest")
+        if resp.status_code == 200 and header:
+            try:
+                check_digest(header)
+            except ReferenceError:
+                header = None
+        if resp.status_code == 200 and header:
+            if ref.digest and header != ref.digest:
+                raise RegistryError(
+                    "mismatch", f"digest mismatch: asked for {ref.digest}, registry answered {header}"
+                )
+            return header, _media_type(resp)
+        if resp.status_code in (200, 400, 405, 501):
+            log.debug("HEAD %s gave %s without a digest; using GET", ref.canonical, resp.status_code)
+            digest, mtype, _ = self._get_manifest(ref)
+            return digest, mtype
+        raise self._status_error(resp, ref)
+
+    def _get_manifest(self, ref: Reference) -> tuple[str, str | None, bytes]:
+        resp = self._call(ref, "GET", f"manifests/{ref.manifest_id}")
+        if resp.status_code != 200:
+            raise self._status_error(resp, ref)
+        body = resp.content
+        header = resp.headers.get("Docker-Content-Digest")
+        algo = "sha256"
+        if header:
+            try:
+                check_digest(header)
+                if header.split(":")[0] in hashlib.algorithms_available:
+                    algo = header.split(":")[0]
+            except ReferenceError:
+                raise RegistryError("mismatch", f"registry sent an invalid digest header for {ref.text}") from None
+        computed = f"{algo}:{hashlib.new(algo, body).hexdigest()}"
+        if header and header != computed:
+            raise RegistryError(
+                "mismatch",
+                f"digest mismatch for {ref.text}: registry says {header}, the manifest hashes to {computed}",
+            )
+        if ref.digest and ref.digest.split(":")[0] == algo and ref.digest != computed:
+            raise RegistryError(
+                "mismatch", f"digest mismatch for {ref.text}: the manifest hashes to {computed}"
+            )
+        return computed, _media_type(resp, body), body
+
+    def _platform_of(self, ref: Reference) -> str | None:
+        """Platform of a single-platform manifest, from its config blob."""
+        try:
+            _, _, body = self._get_manifest(ref)
+            config = (_json(body).get("config") or {}).get("digest")
+            if not config:
+                return None
+            resp = self._call(ref, "GET", f"blobs/{config}")
+            if resp.status_code != 200:
+                return None
+            cfg = _json(resp.content)
+            if cfg.get("os") and cfg.get("architecture"):
+                return plat.to_string(cfg["os"], cfg["architecture"], cfg.get("variant"))
+        except (RegistryError, ValueError):
+            return None
+        return None
+
+    # ---- HTTP -----------------------------------------------------------
+
+    def _call(self, ref: Reference, method: str, path: str):
+        ep = self.endpoint(ref)
+        base = self._ping(ep)
+        url = f"{base}/v2/{ref.repository}/{path}"
+        headers = {"Accept": ACCEPT}
+        auth = self._authorization(ep, ref.repository)
+        if auth:
+            headers["Authorization"] = auth
+        resp = self._send(method, url, ep, headers)
+        if resp.status_code == 401:
+            challenge = parse_challenge(resp.headers.get("WWW-Authenticate"))
+            if challenge:
+                self._challenge[ep.key] = challenge
+                retry_auth = self._authorization(
+                    ep, ref.repository, force=True, scope=challenge.params.get("scope")
+                )
+                if retry_auth and retry_auth != auth:
+                    headers["Authorization"] = retry_auth
+                    resp.close()
+                    resp = self._send(method, url, ep, headers)
+        return resp
+
+    def _ping(self, ep: Endpoint) -> str:
+        """Find the working base URL of an endpoint and its auth challenge, once."""
+        if ep.key in self._base:
+            return self._base[ep.key]
+        with self._host_locks(ep.key):
+            if ep.key in self._base:
+                return self._base[ep.key]
+            if ep.key in self._dead:
+                raise self._dead[ep.key]
+            error = None
+            for i, base in enumerate(ep.bases):
+                try:
+                    resp = self._send("GET", f"{base}/v2/", ep, {})
+                except RegistryError as exc:
+                    error = exc
+                    if i + 1 < len(ep.bases) and exc.kind in ("tls", "offline"):
+                        continue
+                    break
+                self._challenge[ep.key] = (
+                    parse_challenge(resp.headers.get("WWW-Authenticate")) if resp.status_code == 401 else None
+                )
+                resp.close()
+                self._base[ep.key] = base
+                return base
+            if ep.via_mirror:
+                error = RegistryError(error.kind, f"{error.reason} (registry mirror for this reference)")
+            self._dead[ep.key] = error
+            raise error
+
+    def _authorization(self, ep: Endpoint, repository: str, force=False, scope=None) -> str | None:
+        challenge = self._challenge.get(ep.key)
+        if challenge is None:
+            return None
+        creds = self.creds.get(ep.cred_host)
+        if challenge.scheme == "basic":
+            if not creds:
+                return None
+            raw = f"{creds.username}:{creds.secret}".encode()
+            return "Basic " + base64.b64encode(raw).decode()
+        realm = challenge.params.get("realm")
+        if not realm:
+            return None
+        scope = scope or f"repository:{repository}:pull"
+        token = self._token(ep, realm, challenge.params.get("service"), scope, creds, force)
+        return f"Bearer {token}"
+
+    def _token(self, ep, realm, service, scope, creds: Credentials | None, force: bool) -> str:
+        key = (realm, service, scope)
+        with self._token_locks(key):
+            cached = self._tokens.get(key)
+            if cached and not force and cached[1] > time.monotonic():
+                return cached[0]
+            realm_host = urlsplit(realm).netloc.lower()
+            verify = not (realm_host in self.insecure or (self.loopback_insecure and _is_loopback(realm_host)))
+            token_ep = Endpoint(realm_host, [realm], verify, realm_host)
+            params = {k: v for k, v in (("service", service), ("scope", scope)) if v}
+            if creds and creds.identity_token:
+                data = dict(params, grant_type="refresh_token", refresh_token=creds.secret, client_id="fixer")
+                resp = self._send("POST", realm, token_ep, {}, data=data)
+            else:
+                auth = (creds.username, creds.secret) if creds else None
+                resp = self._send("GET", realm, token_ep, {}, params=params, auth=auth)
+            if resp.status_code in (401, 403):
+                if creds:
+                    raise RegistryError("unauthorised", f"unauthorised: {ep.cred_host} rejected the credentials from the docker config")
+                raise RegistryError("unauthorised", f"unauthorised: {ep.cred_host} refused an anonymous token (run docker login)")
+            if resp.status_code != 200:
+                raise RegistryError("error", f"registry error: token server for {ep.cred_host} answered HTTP {resp.status_code}")
+            try:
+                data = resp.json()
+                token = data.get("token") or data.get("access_token")
+                lifetime = float(data.get("expires_in") or 60)
+            except (ValueError, AttributeError, TypeError):
+                token = None
+            if not token:
+                raise RegistryError("error", f"registry error: token server for {ep.cred_host} sent no token")
+            self.creds.secrets.add(token)
+            self._tokens[key] = (token, time.monotonic() + max(lifetime - 10, 5))
+            return token
+
+    def _send(self, method: str, url: str, ep: Endpoint, headers: dict, **kw):
+        """One request with bounded retries on 429/5xx/timeouts."""
+        deadline = time.monotonic() + self.max_retry_time
+        attempt = 0
+        host = urlsplit(url).netloc
+        while True:
+            attempt += 1
+            with self._count_lock:
+                self.requests_made += 1
+            try:
+                resp = self.session.request(
+                    method, url, headers=headers, timeout=self.timeout, verify=ep.verify, **kw
+                )
+                log.debug("%s %s -> %s", method, url.split("?")[0], resp.status_code)
+            except requests.exceptions.RequestException as exc:
+                error, retryable = self._exception_error(exc, host)
+                if not retryable:
+                    raise error from None
+                wait = self.backoff * 2 ** (attempt - 1) * (1 + random.random() / 4)
+                if attempt > self.retries or time.monotonic() + wait > deadline:
+                    raise error from None
+                log.debug("%s; retrying in %.1f s", error.reason, wait)
+                time.sleep(wait)
+                continue
+            if resp.status_code not in _RETRY_STATUS or attempt > self.retries:
+                return resp
+            wait = _retry_after(resp)
+            if wait is None:
+                wait = self.backoff * 2 ** (attempt - 1) * (1 + random.random() / 4)
+            if time.monotonic() + wait > deadline:
+                return resp
+            log.debug("%s answered %s; retrying in %.1f s", host, resp.status_code, wait)
+            resp.close()
+            time.sleep(wait)
+
+    def _exception_error(self, exc: Exception, host: str) -> tuple[RegistryError, bool]:
+        """The error for a failed request, and whether retrying may help."""
+        t = self.timeout if not isinstance(self.timeout, tuple) else max(self.timeout)
+        if isinstance(exc, requests.exceptions.SSLError):
+            detail = str(_root_cause(exc)) or "handshake failed"
+            detail = re.sub(r"^.*?\(Caused by SSLError\((.*)\)\)$", r"\1", detail)[:200]
+            return RegistryError("tls", f"TLS error talking to {host}: {detail}"), False
+        if isinstance(exc, requests.exceptions.Timeout):
+            return RegistryError("timeout", f"timeout: {host} did not answer within {t:g} s"), True
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            for e in _chain(exc):
+                if isinstance(e, socket.gaierror) or type(e).__name__ == "NameResolutionError":
+                    return RegistryError("dns", f"DNS failure: cannot resolve {host.rsplit(':', 1)[0]}"), False
+                if isinstance(e, ConnectionRefusedError):
+                    return RegistryError("offline", f"offline: cannot connect to {host} (connection refused)"), False
+                if isinstance(e, (socket.timeout, TimeoutError)):
+                    return RegistryError("timeout", f"timeout: {host} did not answer within {t:g} s"), True
+            cause = type(_root_cause(exc)).__name__
+            return RegistryError("offline", f"offline: connection to {host} failed ({cause})"), True
+        return RegistryError("error", f"registry error: request to {host} failed ({type(exc).__name__})"), False
+
+    def _status_error(self, resp, ref: Reference) -> RegistryError:
+        code = resp.status_code
+        ep = self.endpoint(ref)
+        where = ep.key + (" (mirror)" if ep.via_mirror else "")
+        what = f"{ref.repository}@{ref.digest}" if ref.digest else f"{ref.repository}:{ref.tag_or_latest}"
+        if code in (401, 403):
+            has = self.creds.get(ep.cred_host) is not None
+            how = "with the credentials from the docker config" if has else "without credentials (run docker login)"
+            return RegistryError("unauthorised", f"unauthorised: {where} denied access to {what} {how}")
+        if code == 404:
+            return RegistryError("not_found", f"not found: {what} does not exist on {where}")
+        if code == 429:
+            msg = f"rate limited by {where}"
+            wait = _retry_after(resp)
+            if wait is not None:
+                msg += f"; retry after {wait:.0f} s"
+            remaining = resp.headers.get("RateLimit-Remaining")
+            if remaining:
+                msg += f" (RateLimit-Remaining: {remaining[:60]})"
+            return RegistryError("rate_limited", msg)
+        return RegistryError("error", f"registry error: {where} answered HTTP {code} for {what}")
+
+    def _scrub(self, text: str) -> str:
+        for secret in sorted(self.creds.secrets, key=len, reverse=True):
+            if secret and secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+
+def _json(body: bytes) -> dict:
+    data = json.loads(body)
+    if not isinstance(data, dict):
+        raise ValueError("manifest is not a JSON object")
+    return data
