@@ -433,17 +433,17 @@ class RegistryClient:
         base = self._ping(ep)
         url = f"{base}/v2/{ref.repository}/{path}"
         headers = {"Accept": ACCEPT}
-        auth = self._authorization(ep, ref.repository)
+        auth, fresh = self._authorization(ep, ref.repository)
         if auth:
             headers["Authorization"] = auth
         resp = self._send(method, url, ep, headers)
         if resp.status_code == 401:
             challenge = parse_challenge(resp.headers.get("WWW-Authenticate"))
-            if challenge:
+            scope = challenge.params.get("scope") if challenge else None
+            # A token fetched just now for the same scope would be refused again.
+            if challenge and not (fresh and scope in (None, f"repository:{ref.repository}:pull")):
                 self._challenge[ep.key] = challenge
-                retry_auth = self._authorization(
-                    ep, ref.repository, force=True, scope=challenge.params.get("scope")
-                )
+                retry_auth, _ = self._authorization(ep, ref.repository, force=True, scope=scope)
                 if retry_auth and retry_auth != auth:
                     headers["Authorization"] = retry_auth
                     resp.close()
@@ -479,29 +479,30 @@ class RegistryClient:
             self._dead[ep.key] = error
             raise error
 
-    def _authorization(self, ep: Endpoint, repository: str, force=False, scope=None) -> str | None:
+    def _authorization(self, ep: Endpoint, repository: str, force=False, scope=None):
+        """(Authorization header or None, whether a token was fetched just now)."""
         challenge = self._challenge.get(ep.key)
         if challenge is None:
-            return None
+            return None, False
         creds = self.creds.get(ep.cred_host)
         if challenge.scheme == "basic":
             if not creds:
-                return None
+                return None, False
             raw = f"{creds.username}:{creds.secret}".encode()
-            return "Basic " + base64.b64encode(raw).decode()
+            return "Basic " + base64.b64encode(raw).decode(), False
         realm = challenge.params.get("realm")
         if not realm:
-            return None
+            return None, False
         scope = scope or f"repository:{repository}:pull"
-        token = self._token(ep, realm, challenge.params.get("service"), scope, creds, force)
-        return f"Bearer {token}"
+        token, fresh = self._token(ep, realm, challenge.params.get("service"), scope, creds, force)
+        return f"Bearer {token}", fresh
 
-    def _token(self, ep, realm, service, scope, creds: Credentials | None, force: bool) -> str:
+    def _token(self, ep, realm, service, scope, creds: Credentials | None, force: bool) -> tuple[str, bool]:
         key = (realm, service, scope)
         with self._token_locks(key):
             cached = self._tokens.get(key)
             if cached and not force and cached[1] > time.monotonic():
-                return cached[0]
+                return cached[0], False
             realm_host = urlsplit(realm).netloc.lower()
             verify = not (realm_host in self.insecure or (self.loopback_insecure and _is_loopback(realm_host)))
             token_ep = Endpoint(realm_host, [realm], verify, realm_host)
@@ -528,7 +529,7 @@ class RegistryClient:
                 raise RegistryError("error", f"registry error: token server for {ep.cred_host} sent no token")
             self.creds.secrets.add(token)
             self._tokens[key] = (token, time.monotonic() + max(lifetime - 10, 5))
-            return token
+            return token, True
 
     def _send(self, method: str, url: str, ep: Endpoint, headers: dict, **kw):
         """One request with bounded retries on 429/5xx/timeouts."""
