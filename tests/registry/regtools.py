@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -23,6 +24,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+import requests.structures
 
 REGISTRY_BIN = shutil.which("docker-registry")
 HTPASSWD_BIN = shutil.which("htpasswd")
@@ -248,12 +250,32 @@ class Proxy:
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
-    def _session(self):
-        if not hasattr(self._local, "s"):
-            self._local.s = requests.Session()
-        return self._local.s
+    def _forward(self, method, path, headers, data):
+        """Forward over a kept-alive http.client connection (cheaper than requests)."""
+        for attempt in (1, 2):
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                u = urlsplit(self.upstream)
+                conn = self._local.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+            try:
+                conn.request(method, path, body=data, headers=headers)
+                resp = conn.getresponse()
+                body = resp.read()
+                return resp.status, list(resp.getheaders()), body
+            except (http.client.HTTPException, OSError):
+                conn.close()
+                self._local.conn = None
+                if attempt == 2:
+                    raise
 
     def _serve(self, h: BaseHTTPRequestHandler):
+        if h.path.startswith("/__proxy__/count"):  # control: not counted
+            body = json.dumps({"count": self.count}).encode()
+            if "reset" in h.path:
+                with self._lock:
+                    self.count = 0
+                    self.methods.clear()
+            return self._reply(h, 200, {"Content-Type": "application/json"}, body)
         with self._lock:
             self.count += 1
             self.methods.append((h.command, h.path))
@@ -270,10 +292,9 @@ class Proxy:
         data = h.rfile.read(length) if length else None
         headers = {k: v for k, v in h.headers.items() if k.lower() not in _HOP and k.lower() != "host"}
         headers["Accept-Encoding"] = "identity"
-        resp = self._session().request(
-            h.command, self.upstream + h.path, headers=headers, data=data, allow_redirects=False, timeout=30
-        )
-        out = {k: v for k, v in resp.headers.items() if k.lower() not in _HOP}
+        status, resp_headers, body = self._forward(h.command, h.path, headers, data)
+        resp_headers = requests.structures.CaseInsensitiveDict(resp_headers)
+        out = {k: v for k, v in resp_headers.items() if k.lower() not in _HOP}
         if "Docker-Content-Digest" in out and manifest:
             if self.strip_digest:
                 del out["Docker-Content-Digest"]
@@ -281,11 +302,10 @@ class Proxy:
                 out["Docker-Content-Digest"] = self.fake_digest
         if "Location" in out and out["Location"].startswith(self.upstream):
             out["Location"] = self.url + out["Location"][len(self.upstream):]
-        body = resp.content
         if h.command == "HEAD":
-            out["Content-Length"] = resp.headers.get("Content-Length", "0")
-            return self._reply(h, resp.status_code, out, None)
-        return self._reply(h, resp.status_code, out, body)
+            out["Content-Length"] = resp_headers.get("Content-Length", "0")
+            return self._reply(h, status, out, None)
+        return self._reply(h, status, out, body)
 
     @staticmethod
     def _reply(h, status, headers, body):
@@ -539,3 +559,48 @@ def credential_helper(directory: Path, name: str, servers: dict[str, tuple[str, 
     )
     script.chmod(0o755)
     return directory
+
+
+def _serve_proxy_main(argv):
+    """python regtools.py proxy UPSTREAM DELAY: a proxy in its own process
+    (so it does not share the interpreter lock with the client being measured)."""
+    proxy = Proxy(argv[0], delay=float(argv[1]))
+    print(proxy.url, flush=True)
+    try:
+        sys.stdin.read()  # until the parent closes our stdin
+    finally:
+        proxy.stop()
+
+
+class ProxyProcess:
+    def __init__(self, upstream: str, delay: float = 0.0):
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "proxy", upstream, str(delay)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.url = self.proc.stdout.readline().strip()
+        if not self.url:
+            raise RuntimeError("proxy process did not start")
+        self.host = self.url.split("://", 1)[1]
+
+    @property
+    def count(self) -> int:
+        return requests.get(f"{self.url}/__proxy__/count", timeout=5).json()["count"]
+
+    def reset(self) -> None:
+        requests.get(f"{self.url}/__proxy__/count?reset=1", timeout=5)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["proxy"]:
+    _serve_proxy_main(sys.argv[2:])
