@@ -55,6 +55,16 @@ class Resolver:
     def __repr__(self) -> str:
         return f"Resolver(offline={self.offline}, refresh={self.refresh}, requests_made={self.requests_made})"
 
+    def close(self) -> None:
+        """Close pooled connections (the cache is saved after every batch)."""
+        self.client.close()
+
+    def __enter__(self) -> "Resolver":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     @property
     def requests_made(self) -> int:
         return self.client.requests_made

@@ -10,7 +10,6 @@ import datetime
 import hashlib
 import http.client
 import json
-import os
 import re
 import shutil
 import socket
@@ -230,6 +229,7 @@ class Proxy:
         self.ratelimit_remaining = "0;w=21600"
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._conns: list = []
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -257,6 +257,8 @@ class Proxy:
             if conn is None:
                 u = urlsplit(self.upstream)
                 conn = self._local.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+                with self._lock:
+                    self._conns.append(conn)
             try:
                 conn.request(method, path, body=data, headers=headers)
                 resp = conn.getresponse()
@@ -323,6 +325,8 @@ class Proxy:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+        for conn in self._conns:
+            conn.close()
 
 
 # ---- a server that accepts connections and never answers ---------------------

@@ -103,7 +103,7 @@ def test_credentials_never_leak(basic_registry, token_registry, tmp_path, caplog
     texts = [repr(r), repr(r2), repr(r.client), repr(ok), out.out, out.err, caplog.text]
     texts += [repr(x) for x in got.values()] + [x.reason for x in got.values()]
     texts += [repr(r.client.creds.get(basic_registry.host))]
-    secrets = [WRONG, PASSWORD, b64("alice", WRONG), b64("alice", PASSWORD)] + [t for t, _ in r2.client._tokens.values()]
+    secrets = [WRONG, PASSWORD, b64("alice", WRONG), b64("alice", PASSWORD)] + [t for t, _ in r2.client.transport._tokens.values()]
     for text in texts:
         for secret in secrets:
             assert secret not in text
