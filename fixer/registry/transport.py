@@ -156,6 +156,8 @@ class Transport:
         self.loopback_insecure = loopback_insecure
         self.insecure = {h.strip().lower() for h in insecure}
         self.mirrors = {}
+        if mirrors and not isinstance(mirrors, dict):  # ["docker.io=http://…", …]
+            mirrors = dict(m.split("=", 1) for m in mirrors)
         for reg, url in (mirrors or {}).items():
             try:
                 key = parse_reference(f"{reg.split('://')[-1].rstrip('/')}/x").registry

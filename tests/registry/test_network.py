@@ -181,7 +181,7 @@ def test_mirror_keeps_repository_paths(proxy, registry, cache_dir):
 
 
 def test_mirror_without_scheme_and_insecure(registry, cache_dir):
-    r = make(cache_dir, mirrors={"docker.io": registry.host}, insecure={registry.host})
+    r = make(cache_dir, mirrors=[f"docker.io={registry.host}"], insecure={registry.host})
     assert r.resolve("nginx:1.25").digest == registry.images["nginx"]
 
 
