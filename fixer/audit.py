@@ -383,12 +383,16 @@ def print_rich(a: Audit, console: Console) -> None:
         console.print(Text("No near-duplicate Dockerfiles or compose files.", style="dim"))
     if a.codemods:
         t = Table(title="Findings by codemod")
-        for col in ("codemod", "severity", "open", "fixable", "suppressed", "skipped", "apply would change"):
-            t.add_column(col, justify="left" if col in ("codemod", "severity", "apply would change") else "right")
+        t.add_column("codemod", no_wrap=True)
+        t.add_column("severity", no_wrap=True)
+        t.add_column("findings")
+        t.add_column("apply would change", no_wrap=True)
         for r in a.codemods:
-            t.add_row(r["id"], Text(r["severity"], style=COLOURS.get(r["severity"])), str(r["open"]),
-                      str(r["fixed"]), str(r["suppressed"]), str(r["skipped"]),
-                      f"{r['files']} file(s), +{r['added']} -{r['removed']}")
+            cell = f"{r['open']} open, {r['fixed']} fixable"
+            cell += f", {r['suppressed']} ignored" if r["suppressed"] else ""
+            cell += f", {r['skipped']} skipped" if r["skipped"] else ""
+            t.add_row(r["id"], Text(r["severity"], style=COLOURS.get(r["severity"])), cell,
+                      f"{r['files']} files +{r['added']}/-{r['removed']}")
         console.print(t)
     if a.by_area:
         t = Table(title="Findings by area")

@@ -179,3 +179,30 @@ def test_output_file_is_written(tmp_path):
     res = _invoke("check", str(root), "--format", "sarif", "--output", str(out))
     assert res.exit_code == 1
     assert json.loads(out.read_text("utf-8"))["version"] == "2.1.0"
+
+
+def test_pre_commit_hooks_run(tmp_path):
+    import re
+    import shlex
+
+    import yaml
+
+    hooks = yaml.safe_load((Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml").read_text())
+    by_id = {h["id"]: h for h in hooks}
+    assert set(by_id) == {"fixer-check", "fixer-fix"}
+    for h in hooks:
+        assert h["language"] == "python" and h["pass_filenames"] is False
+        files = re.compile(h["files"])
+        assert all(files.search(p) for p in ("Dockerfile", "x/Containerfile", "a/b.Dockerfile",
+                                             ".github/workflows/ci.yml", "compose.yaml", "deploy.py"))
+        assert not files.search("README.md")
+    root = _repo(tmp_path)
+
+    def run(hook):
+        argv = shlex.split(by_id[hook]["entry"])
+        assert argv[0] == "fixer"
+        return _invoke(*argv[1:], str(root))
+    assert run("fixer-check").exit_code == 1
+    assert run("fixer-fix").exit_code == 1          # changed files: pre-commit shows the diff
+    assert run("fixer-check").exit_code == 0
+    assert not list(root.rglob(".fixer-*"))         # no temporary files left behind
