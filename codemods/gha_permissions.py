@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from yaml.nodes import MappingNode
+
 from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer.yamldoc import get, has_own, scalar
 
@@ -38,7 +40,19 @@ ACTIONS: dict[str, dict[str, str]] = {
     "aws-actions/configure-aws-credentials": {"id-token": "write"},
     "google-github-actions/auth": {"id-token": "write"},
     "azure/login": {"id-token": "write"},
+    "dessant/lock-threads": {"issues": "write", "pull-requests": "write", "discussions": "write"},
+    "release-drafter/release-drafter": {"contents": "write", "pull-requests": "write"},
+    "actions/first-interaction": {"issues": "write", "pull-requests": "write"},
 }
+# actions that use the token at most to read (downloads, rate limits)
+READ_ONLY = ("actions/checkout", "actions/setup-", "actions/cache", "actions/upload-artifact",
+             "actions/download-artifact", "actions/dependency-review-action", "docker/", "codecov/",
+             "pnpm/action-setup", "astral-sh/setup-uv", "dtolnay/rust-toolchain", "swatinem/rust-cache",
+             "ruby/setup-ruby", "shivammathur/setup-php", "gradle/", "hashicorp/setup-",
+             "oven-sh/setup-bun", "denoland/setup-deno", "pre-commit/action", "jdx/mise-action",
+             "arduino/setup-protoc", "bufbuild/buf-setup-action", "golangci/golangci-lint-action",
+             "sigstore/cosign-installer", "github/codeql-action/")
+_TOKEN = re.compile(r"github\.token|secrets\.GITHUB_TOKEN|(^|\s)(github|repo|gh)[-_]token=", re.I)
 # actions whose needs cannot be read from the workflow
 UNKNOWN = ("actions/github-script",)
 _GHCR = re.compile(r"\bghcr\.io\b")
@@ -50,7 +64,7 @@ _RUN_NEEDS = [
     (re.compile(r"\b(docker|podman|buildah)\s+push\s+ghcr\.io/"), {"packages": "write"}),
     (re.compile(r"\bcosign\s+sign\b"), {"id-token": "write"}),
 ]
-_ORDER = ["actions", "attestations", "checks", "contents", "deployments", "id-token", "issues",
+_ORDER = ["actions", "attestations", "checks", "contents", "deployments", "discussions", "id-token", "issues",
           "packages", "pages", "pull-requests", "security-events", "statuses"]
 
 
@@ -74,15 +88,28 @@ def job_needs(job) -> tuple[dict[str, str], str | None]:
             if key in ACTIONS:
                 _merge(need, ACTIONS[key])
                 break
+        else:
+            passed = _span(get(st, "with")) + " " + _span(get(st, "env"))
+            if not uses.startswith(READ_ONLY) and _TOKEN.search(passed):
+                return need, f"passes a token to {uses}, whose permissions cannot be read from the workflow"
         if uses == "docker/login-action":
             registry = scalar(get(get(st, "with"), "registry")) or ""
             if _GHCR.search(registry):
                 _merge(need, {"packages": "write"})
     runs = runs_of(job)
+    if re.search(r"\bgh\s+api\b|api\.github\.com", runs):
+        return need, "calls the GitHub API from a script; the permissions it needs cannot be read"
     for rx, more in _RUN_NEEDS:
         if rx.search(runs):
             _merge(need, more)
     return need, None
+
+
+def _span(node) -> str:
+    """The scalars of a mapping (keys and values) as one string."""
+    if not isinstance(node, MappingNode):
+        return ""
+    return " ".join(f"{getattr(k, 'value', '')}={getattr(v, 'value', '')}" for k, v in node.value)
 
 
 def block(need: dict[str, str]) -> dict[str, str]:

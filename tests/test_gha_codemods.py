@@ -172,3 +172,21 @@ def test_permissions_leave_unknowable_workflows(tmp_path):
     assert not result.changed
     reasons = " ".join(s.reason for cs in result.changesets for s in cs.skips)
     assert "reusable workflow" in reasons and "github-script" in reasons
+
+
+def test_permissions_leave_workflows_passing_the_token_to_unknown_actions(tmp_path):
+    write_tree(tmp_path, {
+        ".github/workflows/a.yml": "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n"
+                                   "      - uses: someone/lock-things@master\n        with:\n"
+                                   "          github-token: ${{ github.token }}\n",
+        ".github/workflows/b.yml": "on: push\njobs:\n  b:\n    runs-on: x\n    steps:\n"
+                                   "      - run: gh api -X POST repos/o/r/labels -f name=x\n"
+                                   "        env:\n          GH_TOKEN: ${{ github.token }}\n",
+        ".github/workflows/c.yml": "on: push\njobs:\n  c:\n    runs-on: x\n    steps:\n"
+                                   "      - uses: actions/setup-node@v4\n        with:\n"
+                                   "          token: ${{ secrets.GITHUB_TOKEN }}\n"})
+    result = fix(tmp_path, only=["gha-permissions"])
+    changed = {p for cs in result.changesets for p in cs.changes}
+    assert changed == {".github/workflows/c.yml"}
+    reasons = " ".join(s.reason for cs in result.changesets for s in cs.skips)
+    assert "someone/lock-things" in reasons and "GitHub API" in reasons
