@@ -116,8 +116,8 @@ def k8s_errors(text: str) -> set[str]:
             except (SchemaNotFoundError, InvalidSchemaError):
                 continue
             except kubernetes_validate.ValidationError as exc:
-                where = "/".join(map(str, getattr(exc.caused_by, "path", []) or []))
-                out.add(f"{d.get('kind')}/{where}: {exc.caused_by.message if exc.caused_by else exc}")
+                where = "/".join(map(str, getattr(exc, "path", []) or []))
+                out.add(f"{d.get('kind')}/{where}: {getattr(exc, 'message', exc)}")
     return out
 
 

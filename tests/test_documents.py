@@ -167,3 +167,11 @@ def test_validation_refuses_duplicate_keys_and_schema_regressions():
     assert validate("compose", "c.yml", bad, bad + "    read_only: true\n") is None
     assert validate("dockerfile", "Dockerfile", "FROM a\n", "FROM a\nRUN <<EOF\n") is not None
     assert validate("python", "x.py", "", "def f(:\n").startswith("invalid Python")
+
+
+def test_kubernetes_schema_regressions_are_caught():
+    from fixer.validate import validate
+
+    old = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: a\n      image: x\n"
+    assert validate("k8s", "p.yaml", old, old + "      bogus: 1\n").startswith("Kubernetes schema")
+    assert validate("k8s", "p.yaml", old, old + "      imagePullPolicy: Always\n") is None
