@@ -175,3 +175,13 @@ def test_kubernetes_schema_regressions_are_caught():
     old = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: a\n      image: x\n"
     assert validate("k8s", "p.yaml", old, old + "      bogus: 1\n").startswith("Kubernetes schema")
     assert validate("k8s", "p.yaml", old, old + "      imagePullPolicy: Always\n") is None
+
+
+def test_masker_hides_values_not_names():
+    from fixer.report import masker
+
+    mask = masker({"postgres", "s3cr3t-db-pass"})
+    assert mask("POSTGRES_PASSWORD: postgres") == "POSTGRES_PASSWORD: ****"
+    assert mask("url: postgres://app:s3cr3t-db-pass@db/app") == "url: postgres://app:****@db/app"
+    assert mask("image: postgres:16") == "image: postgres:16"
+    assert mask("-      - DATABASE_URL=x:s3cr3t-db-pass@db") == "-      - DATABASE_URL=x:****@db"
