@@ -19,6 +19,11 @@ OnlyOpt = typer.Option(None, "--only", help="Run only these codemods (comma-sepa
 SkipOpt = typer.Option(None, "--skip", help="Do not run these codemods (comma-separated ids).")
 ExcludeOpt = typer.Option(None, "--exclude", help="Glob of paths to leave alone (repeatable).")
 OfflineOpt = typer.Option(False, "--offline", help="No network access at all.")
+MirrorOpt = typer.Option(None, "--registry-mirror",
+                         help="Resolve a registry through a mirror: docker.io=http://127.0.0.1:5000 (repeatable).")
+InsecureOpt = typer.Option(None, "--insecure-registry", help="Allow plain HTTP for this registry host (repeatable).")
+CacheOpt = typer.Option(None, "--cache-dir", help="Digest cache directory (default: user cache dir).")
+RefreshOpt = typer.Option(False, "--refresh", help="Ignore cached digests.")
 
 
 def _console(stderr: bool = False) -> Console:
@@ -59,6 +64,12 @@ def plan(
     offline: bool = OfflineOpt,
     fmt: str = typer.Option("text", "--format", help="text or json."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="List every file not scanned."),
+    registry_mirror: Optional[List[str]] = MirrorOpt,
+    insecure_registry: Optional[List[str]] = InsecureOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+    refresh: bool = RefreshOpt,
+    verify_pins: bool = typer.Option(False, "--verify-pins", help="Check existing digest pins."),
+    update_pins: bool = typer.Option(False, "--update-pins", help="Move pins whose tag moved."),
 ) -> None:
     """Show every fix as a diff, grouped by codemod. Nothing is written.
 
@@ -68,7 +79,10 @@ def plan(
         _fail(f"unknown format '{fmt}' (text, json)")
     try:
         root = runner.check_path(path)
-        settings = _settings(root, only, skip, exclude, offline)
+        settings = _settings(root, only, skip, exclude, offline, registry_mirror=registry_mirror,
+                             insecure_registry=insecure_registry, cache_dir=cache_dir,
+                             refresh=refresh or None, verify_pins=verify_pins or None,
+                             update_pins=update_pins or None)
         result = runner.plan(root, settings)
     except runner.UsageError as exc:
         _fail(str(exc))
@@ -93,6 +107,10 @@ def apply(
     skip: Optional[str] = SkipOpt,
     exclude: Optional[List[str]] = ExcludeOpt,
     offline: bool = OfflineOpt,
+    registry_mirror: Optional[List[str]] = MirrorOpt,
+    insecure_registry: Optional[List[str]] = InsecureOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+    refresh: bool = RefreshOpt,
 ) -> None:
     """Create a branch from HEAD with one commit per codemod. Your branch, index and
     working tree are left as they are."""
@@ -119,7 +137,8 @@ def apply(
         return
     top = Path(repo.working_tree_dir).resolve()
     prefix = "" if root == top else root.relative_to(top).as_posix() + "/"
-    settings = _settings(root, only, skip, exclude, offline)
+    settings = _settings(root, only, skip, exclude, offline, registry_mirror=registry_mirror,
+                         insecure_registry=insecure_registry, cache_dir=cache_dir, refresh=refresh or None)
     name = branch or settings.branch
     out = _console()
     try:
@@ -165,7 +184,8 @@ def _dirty(repo) -> set[str]:
 def rules() -> None:
     """List the codemods."""
     table = Table(title="fixer codemods")
-    for col in ("id", "title", "files", "severity", "resolves"):
+    table.add_column("id", no_wrap=True)
+    for col in ("title", "files", "severity", "resolves"):
         table.add_column(col)
     for c in runner.all_codemods():
         table.add_row(c.id, c.title, ", ".join(c.kinds), c.severity, ", ".join(c.checks))
