@@ -9,7 +9,8 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer.k8s import (Unsafe, chart_dir, containers, join, open_scopes, parse_or_reason,
-                       rendered_entries, replace_pair, resources, safe_line, workloads)
+                       rendered_entries, replace_pair, resources, safe_line, values_node,
+                       workloads)
 from fixer.text import Edit
 from fixer.yamldoc import get, get_pair, has_own, render_scalar, scalar
 
@@ -250,6 +251,7 @@ class K8sSecretRef(Codemod):
                             hooks.append((entry, hook))
                         else:
                             regular.append(entry)
+        yield from self._values_defaults(ctx, chart, [e for e in regular] + [e for e, _ in hooks])
         if regular:
             yield from self._to_secret(ctx, chart, regular, existing, fullname, labels, names)
         by_workload: dict = {}
@@ -257,6 +259,30 @@ class K8sSecretRef(Codemod):
             by_workload.setdefault((entry[0].path, id(entry[1])), []).append((entry, hook))
         for group in by_workload.values():
             yield from self._to_hook_secret(ctx, chart, group, labels, names)
+
+    def _values_defaults(self, ctx, chart, entries):
+        """A secret default in values.yaml stays in the chart: report it (masked)."""
+        vpath = join(chart, "values.yaml")
+        vdoc = ctx.document(vpath)
+        if vdoc is None or parse_or_reason(vdoc):
+            return
+        seen = set()
+        for d, w, c, item, name, k, v in entries:
+            paths = set(_VALUES_PATH.findall(d.text[v.start_mark.index:d.content_end(v)]))
+            if len(paths) != 1:
+                continue
+            path = paths.pop().strip(".")
+            node = values_node(vdoc, path)
+            value = scalar(node)
+            if not value or path in seen or value.strip() in ('""', "''"):
+                continue
+            seen.add(path)
+            ctx.secret(value)
+            ctx.note(self, f"{vpath} still holds a default for {path}: remove it and pass the value "
+                           "at install time (--set, an external secret)")
+            yield Finding(vpath, node.start_mark.line + 1,
+                          f"{path} has a secret default in {vpath}; the chart's Secret now carries "
+                          "it, but it stays in the repository", check=CHECK)
 
     @staticmethod
     def _why_not(d, item, v) -> str | None:
@@ -431,7 +457,7 @@ class K8sSecretRef(Codemod):
         edits.append(Edit(spath, 0, 0, "\n".join(body) + "\n"))
         for key, name in keys:
             ctx.note(self, f"Chart {chart or '.'}: key {key} of hook Secret {name_text} ({spath}) "
-                           f"now holds env {name}")
+                           f"now holds env {name} (a hook resource: helm uninstall leaves it)")
         (d, w, c, item, name, k, v), _ = group[0]
         yield Finding(d.path, k.start_mark.line + 1,
                       f"{w.label()} {c.label()}: env {name} shows a secret in the hook's pod spec; "

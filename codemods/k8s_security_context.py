@@ -159,6 +159,10 @@ class K8sSecurityContext(Codemod):
             skips.append((w.line, f"{w.label()} pod securityContext: {exc}"))
         # -- containers
         tmp_volume = None
+        if opts["read_only_root_filesystem"] and not self._volume_ok(doc, spec):
+            opts = dict(opts, read_only_root_filesystem=False)
+            skips.append((w.line, f"{w.label()}: readOnlyRootFilesystem not set: no place for a "
+                                  "/tmp volume outside template actions"))
         for c in cs:
             if scalar(get(c.node, "restartPolicy")) == "Always" and c.init:
                 pass  # a sidecar: hardened like the others
@@ -222,15 +226,28 @@ class K8sSecurityContext(Codemod):
                     edits.append(append_item(doc, vols, item))
                 else:
                     edits.append(add_entry(doc, spec, "volumes", [item]))
-            except Unsafe as exc:
+            except Unsafe as exc:  # checked by _volume_ok; kept as a guard
                 skips.append((w.line, f"{w.label()}: no /tmp volume added: {exc}"))
-                return
+                edits = []
         for line, why in skips:
             yield Skip(doc.path, line, why)
         if edits:
             keys = ", ".join(sorted(set(done)))
             yield Finding(doc.path, w.line, f"{w.label()} runs without a hardened securityContext "
                           f"(adds {keys})", ordered(edits), check=",".join(CHECKS[:1]))
+
+    @staticmethod
+    def _volume_ok(doc, spec) -> bool:
+        vols = get(spec, "volumes")
+        try:
+            item = {"name": "tmp", "emptyDir": Flow({})}
+            if isinstance(vols, SequenceNode):
+                append_item(doc, vols, item)
+            elif vols is None:
+                add_entry(doc, spec, "volumes", [item])
+        except Unsafe:
+            return False
+        return True
 
     @staticmethod
     def _tmp_ok(doc, c, spec) -> bool:

@@ -406,7 +406,24 @@ def safe_line(doc, children: list[Node], first: Node) -> int:
         if control_depth(doc, start, doc.line_end(line)) != 0:
             continue
         return line
+    # else at the top, right under the parent key (`spec:` then the new entry)
+    fl = first.start_mark.line
+    if isinstance(first, ScalarNode) and not doc.line_text(fl)[:first.start_mark.column].strip() \
+            or isinstance(first, (MappingNode, SequenceNode, ScalarNode)) and \
+            doc.line_text(fl).lstrip().startswith("- ") and _dash_first(doc, first):
+        above = fl - 1
+        while above >= 0 and (above in acts or not doc.line_text(above).strip()):
+            above -= 1
+        if above >= 0 and doc.line_text(above).rstrip().endswith(":") \
+                and not doc.has_action(doc.line_start(above), doc.line_end(above)):
+            return above
     raise Unsafe("no place outside template blocks")
+
+
+def _dash_first(doc, node) -> bool:
+    """`node` is the first item of a block sequence whose `- ` starts its line."""
+    line = doc.line_text(node.start_mark.line)
+    return line[:node.start_mark.column].strip() == "-"
 
 
 def replace_pair(doc, key: Node, value: Node, new_key: str, new_value: Any, flow: bool,

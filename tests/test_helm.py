@@ -179,3 +179,40 @@ def test_broken_template_is_skipped_not_edited(tmp_path):
     assert not result.changed
     assert any("not YAML" in s.reason for cs in result.changesets for s in cs.skips)
     assert Path(tmp_path / "c/templates/d.yaml").read_text("utf-8") == files["c/templates/d.yaml"]
+
+
+TOP = {
+    "c/Chart.yaml": "apiVersion: v2\nname: c\nversion: 1.0.0\n",
+    "c/values.yaml": "db:\n  password: hunter2-default\nresources: {}\n",
+    "c/templates/d.yaml": """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "c.fullname" . }}
+spec:
+  template:
+    spec:
+      containers:
+        - name: c
+          image: example/c:1
+          env:
+            - name: DB_PASSWORD
+              value: {{ .Values.db.password | quote }}
+          resources:
+            {{- toYaml .Values.resources | nindent 12 }}
+""",
+}
+
+
+def test_pod_keys_go_under_spec_when_the_end_is_rendered(tmp_path):
+    write_tree(tmp_path, TOP)
+    result = fix(tmp_path, only=["k8s-secret-ref", "k8s-security-context"], offline=True)
+    text = (tmp_path / "c/templates/d.yaml").read_text("utf-8")
+    assert "    spec:\n      securityContext:\n        runAsNonRoot: true\n" in text
+    assert text.rstrip().endswith("{{- toYaml .Values.resources | nindent 12 }}")
+    pod = yaml.safe_load(mask(text))["spec"]["template"]["spec"]
+    assert pod["volumes"] == [{"name": "tmp", "emptyDir": {}}]
+    assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+    reported = [f for cs in result.changesets for f in cs.findings if f.status == "reported"]
+    assert reported and reported[0].path == "c/values.yaml" and "hunter2-default" in result.secrets
+    for p in tmp_path.rglob("templates/*.yaml"):
+        assert "hunter2-default" not in p.read_text("utf-8")
