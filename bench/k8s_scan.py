@@ -74,7 +74,7 @@ def main(argv: list[str]) -> int:
     total_lost = total_schema = 0
     for d in argv:
         r = scan(Path(d))
-        status = Counter(f.status for f in r["findings"])
+        status = Counter(f"{f.codemod} {f.status}" for f in r["findings"])
         print(f"== {d}")
         print(f"   files changed: {len(r['changed'])}; findings: {dict(status)}; "
               f"skips: {len(r['skips'])}; second run changes: {r['second_run_changes']}")
@@ -88,9 +88,8 @@ def main(argv: list[str]) -> int:
               f"{sum(len(v) for v in r['schema_added'].values())}")
         for p, errs in r["schema_added"].items():
             print(f"   schema {p}: {errs[:3]}")
-        reasons = Counter(s.reason.split(": ", 1)[-1] if ":" in s.reason else s.reason
-                          for s in r["skips"])
-        for reason, n in reasons.most_common(12):
+        reasons = Counter(f"{s.codemod}: {s.reason}" for s in r["skips"])
+        for reason, n in reasons.most_common(40):
             print(f"   skip x{n}: {reason}")
         for f in r["findings"]:
             if f.status == "dropped":

@@ -4,7 +4,8 @@ from __future__ import annotations
 from yaml.nodes import MappingNode, SequenceNode
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.k8s import hidden_pod_specs, Unsafe, add_entry, containers, parse_or_reason, value_actions, workloads
+from fixer.k8s import (Unsafe, add_entry, containers, hidden_pod_specs, parse_or_reason,
+                       value_actions, workloads)
 from fixer.yamldoc import Raw, get, get_pair, scalar
 
 PROBES = ("readinessProbe", "livenessProbe", "startupProbe")

@@ -6,8 +6,8 @@ import re
 from yaml.nodes import MappingNode
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.k8s import (hidden_pod_specs, Unsafe, add_entries, add_entry, containers, ordered, parse_or_reason, value_actions,
-                       values_defaults, workloads)
+from fixer.k8s import (Unsafe, add_entries, add_entry, containers, hidden_pod_specs, ordered,
+                       parse_or_reason, value_actions, values_defaults, workloads)
 from fixer.yamldoc import get, get_pair, scalar
 
 DEFAULTS = {"cpu_request": "100m", "memory_request": "128Mi", "cpu_limit": "500m",

@@ -27,7 +27,7 @@ _URL_NAME = re.compile(r"(^|_)(URL|URI|DATABASE|DB|CONNECTION|BROKER)(_|$)")
 _CRED_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s:]*:[^/@\s]+@", re.I)
 _KEY_OK = re.compile(r"^[-._a-zA-Z0-9]+$")
 _VALUES_PATH = re.compile(r"\.Values((?:\.[A-Za-z_][\w-]*)+)")
-_FULLNAME = re.compile(r'include\s+"([^"]+)\.fullname"')
+_FULLNAME = re.compile(r'(?:include|template)\s+"([^"]+)\.fullname"')
 
 
 def _words(name: str) -> str:
@@ -219,7 +219,9 @@ class K8sSecretRef(Codemod):
                 nnode = get(get(res, "metadata"), "name")
                 ntext = d.span(nnode) if nnode is not None else ""
                 names.add(ntext)
-                if existing is None and ntext == fullname and not open_scopes(d, res.start_mark.index) \
+                same = ntext == fullname or helper and re.fullmatch(
+                    r'\{\{-?\s*(?:include|template)\s+"' + re.escape(helper) + r'\.fullname"\s+\.\s*-?\}\}', ntext)
+                if existing is None and same and not open_scopes(d, res.start_mark.index) \
                         and not has_own(get(res, "metadata"), "annotations"):
                     existing = (d, res, ntext)
         regular, hooks = [], []
@@ -350,11 +352,11 @@ class K8sSecretRef(Codemod):
             if ctx.exists(spath):
                 yield Skip(entries[0][0].path, 0, f"{spath} exists but holds no usable Secret")
                 return
-        lines, findings = [], []
+        findings = []
         for d, w, c, item, name, k, v in entries:
             key = _unique(self._key_for(d, name, v), taken)
             try:
-                env_edit = self._rewrite_env(d, item, k, v, fullname, key)
+                env_edit = self._rewrite_env(d, item, k, v, existing[2] if existing else fullname, key)
             except Unsafe as exc:
                 yield Skip(d.path, k.start_mark.line + 1, f"env {name}: {exc}")
                 continue

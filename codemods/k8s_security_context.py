@@ -4,9 +4,9 @@ from __future__ import annotations
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.k8s import (hidden_pod_specs, Unsafe, add_entries, add_entry, append_item, containers, is_template, ordered,
-                       parse_or_reason, privileged_node_agent, value_actions, values_defaults,
-                       workloads)
+from fixer.k8s import (Unsafe, add_entries, add_entry, append_item, containers, hidden_pod_specs,
+                       ordered, parse_or_reason, privileged_node_agent,
+                       value_actions, values_defaults, workloads)
 from fixer.yamldoc import Flow, get, has_own, scalar
 
 CHECKS = ("checkov:CKV_K8S_20", "checkov:CKV_K8S_22", "checkov:CKV_K8S_23", "checkov:CKV_K8S_28",
@@ -164,8 +164,6 @@ class K8sSecurityContext(Codemod):
             skips.append((w.line, f"{w.label()}: readOnlyRootFilesystem not set: no place for a "
                                   "/tmp volume outside template actions"))
         for c in cs:
-            if scalar(get(c.node, "restartPolicy")) == "Always" and c.init:
-                pass  # a sidecar: hardened like the others
             sc_pair = _pair(c.node, "securityContext")
             sc = sc_pair[1] if sc_pair else None
             if scalar(get(sc, "privileged")) in _TRUE:
@@ -324,5 +322,3 @@ def _volume_name(spec) -> str:
             return n
     return "fixer-tmp-dir"
 
-
-__all__ = ["K8sSecurityContext", "is_template"]
