@@ -81,13 +81,29 @@ def base_family(doc, stage) -> str | None:
 
 
 def installed(doc, stage) -> set[str]:
-    """Package names installed by RUN instructions of the stage and its ancestors."""
-    out: set[str] = set()
-    for st in stage_chain(doc, stage):
+    """Packages RUN instructions of the stage and its ancestors install and keep.
+
+    Packages removed again (`apk del`, `apt-get purge/remove`, virtual groups
+    deleted later) do not count.
+    """
+    added: set[str] = set()
+    removed: set[str] = set()
+    groups: dict[str, set[str]] = {}
+    for st in reversed(stage_chain(doc, stage)):
         for ins in st.find("RUN"):
-            for cmd in commands(doc, ins) or []:
-                out |= set(package_args(cmd))
-    return out
+            for cmd in (commands(doc, ins) or []) + heredoc_commands(ins):
+                words = [w for w, _, _ in strip_sudo(cmd)]
+                pkgs = package_args(cmd)
+                if pkgs:
+                    added |= set(pkgs)
+                    for flag in ("--virtual", "-t"):
+                        if flag in words and words[0].endswith("apk") and words.index(flag) + 1 < len(words):
+                            groups[words[words.index(flag) + 1]] = set(pkgs)
+                elif len(words) > 2 and words[0].rsplit("/", 1)[-1] in ("apk", "apt-get", "apt", "yum", "dnf") \
+                        and words[1] in ("del", "purge", "remove", "autoremove", "erase"):
+                    for w in words[2:]:
+                        removed |= groups.get(w, {w})
+    return added - removed
 
 
 _TAKES_ARG = {"-o", "-t", "--target-release", "--repository", "-X", "-p", "--virtual", "-t",
@@ -182,3 +198,26 @@ def append_command(doc, ins, command: str):
     if not body.startswith("&&") and prev[:-1].rstrip().endswith("&&"):
         return doc.insert(last[2], " &&" + sep + command)   # trailing-&& style
     return doc.insert(last[2], sep + "&& " + command)
+
+
+def heredoc_commands(ins) -> list[list[tuple[str, int, int]]]:
+    """Simple commands of a RUN's heredoc bodies (words only, offsets are 0)."""
+    out = []
+    for h in ins.heredocs:
+        for line in h.content.splitlines():
+            for part in re.split(r"&&|\|\||;", line):
+                words = [(w, 0, 0) for w in part.split()]
+                if words and not words[0][0].startswith("#"):
+                    out.append(words)
+    return out
+
+
+def insert_after(doc, ins, lines: list[str]):
+    """Insert whole lines after an instruction.
+
+    After a heredoc a blank line comes first: hadolint cannot read an
+    instruction right after a heredoc's terminator.
+    """
+    if ins.heredocs:
+        lines = [""] + lines
+    return doc.insert_after(ins, lines)

@@ -10,7 +10,7 @@ import yaml
 from fixer import images
 from fixer.codemod import Codemod, Example, Finding, Skip
 
-from ._dockerfile_util import external_base, final_stages, installed, stage_chain
+from ._dockerfile_util import external_base, final_stages, insert_after, installed, stage_chain
 
 FLAGS = "--interval=30s --timeout=5s --start-period=30s --retries=3"
 _URL = re.compile(r"https?://(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(?::(\d+))?(/[^\s\"'\],]*)?")
@@ -224,7 +224,7 @@ class DockerfileHealthcheck(Codemod):
         text = f"{kw} {FLAGS} {cmdkw} [" + ", ".join(json.dumps(w) for w in cmd) + "]"
         what = f"HTTP {hp[0]}" if hp and "http://" in " ".join(cmd) else f"TCP port {port}"
         yield Finding(doc.path, line, f"no HEALTHCHECK; probing {what} with {cmd[0]}",
-                      [doc.insert_after(point, [text])], check="checkov:CKV_DOCKER_2")
+                      [insert_after(doc, point, [text])], check="checkov:CKV_DOCKER_2")
 
     def _repair(self, doc, st, hc):
         words = [w for w, _, _ in doc.words(hc)]

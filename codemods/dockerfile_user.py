@@ -6,8 +6,8 @@ import re
 from fixer import images
 from fixer.codemod import Codemod, Example, Finding, Skip
 
-from ._dockerfile_util import (append_command, commands, external_base, final_stages,
-                               installed, stage_chain, strip_sudo)
+from ._dockerfile_util import (append_command, commands, external_base, final_stages, heredoc_commands,
+                               insert_after, installed, stage_chain, strip_sudo)
 
 UID = "10001"
 NAME = "app"
@@ -34,7 +34,7 @@ def created_users(doc, stage) -> list[tuple[str, str | None]]:
     out = []
     for st in reversed(stage_chain(doc, stage)):
         for ins in st.find("RUN"):
-            for cmd in commands(doc, ins) or []:
+            for cmd in (commands(doc, ins) or []) + heredoc_commands(ins):
                 cmd = strip_sudo(cmd)
                 if not cmd or cmd[0][0].rsplit("/", 1)[-1] not in ("useradd", "adduser"):
                     continue
@@ -76,6 +76,22 @@ def earlier_nonroot(doc, stage) -> str | None:
             if not _ROOT.match(v):
                 return v
     return None
+
+
+_REPL = re.compile(r"^(sh|bash|ash|zsh|python[\d.]*|pypy3?|node|irb|ruby|php|perl|ghci|iex|erl|jshell|"
+                   r"lua[\d.]*|julia|R|swift|scala|clojure|mysql|psql|deno|bun)$")
+
+
+def runs_repl(doc, stage) -> bool:
+    """CMD is a bare interpreter or shell and there is no ENTRYPOINT: a base image."""
+    chain = stage_chain(doc, stage)
+    if any(s.find("ENTRYPOINT") for s in chain):
+        return False
+    cmd = next((s.last("CMD") for s in chain if s.last("CMD")), None)
+    if cmd is None:
+        return False
+    words = list(cmd.value) if cmd.json else " ".join(cmd.value).split()
+    return len(words) == 1 and bool(_REPL.match(words[0].rsplit("/", 1)[-1]))
 
 
 def low_ports(doc, stage) -> list[str]:
@@ -149,6 +165,9 @@ class DockerfileUser(Codemod):
         if not any(s.find("CMD") or s.find("ENTRYPOINT") for s in chain):
             yield Skip(doc.path, line, "no CMD or ENTRYPOINT: looks like a base image for others")
             return
+        if runs_repl(doc, st):
+            yield Skip(doc.path, line, "runs only an interpreter or shell: looks like a base image for others")
+            return
         current = last_user(doc, st)
         if current is not None and not _ROOT.match(current):
             return
@@ -173,12 +192,12 @@ class DockerfileUser(Codemod):
         if create:
             merged = append_command(doc, point, create) if point.cmd == "RUN" else None
             if merged is not None:
-                edits = [merged, doc.insert_after(point, [f"{kw} {user}"])]
+                edits = [merged, insert_after(doc, point, [f"{kw} {user}"])]
             else:
                 run = "run" if kw == "user" else "RUN"
-                edits = [doc.insert_after(point, [f"{run} {create}", f"{kw} {user}"])]
+                edits = [insert_after(doc, point, [f"{run} {create}", f"{kw} {user}"])]
         else:
-            edits = [doc.insert_after(point, [f"{kw} {user}"])]
+            edits = [insert_after(doc, point, [f"{kw} {user}"])]
         msg = "the image runs as root" if current is None else f"the image ends as {current}"
         yield Finding(doc.path, line, msg, edits, check="checkov:CKV_DOCKER_3")
 
