@@ -160,7 +160,7 @@ def tools_of(doc, stage) -> tuple[set[str], bool]:
 class DockerfileHealthcheck(Codemod):
     id = "dockerfile-healthcheck"
     title = "Add a HEALTHCHECK that the image can run"
-    kinds = ("dockerfile",)
+    kinds = ("dockerfile", "compose", "k8s")        # compose/k8s files are read, never changed
     severity = "low"
     checks = ("checkov:CKV_DOCKER_2",)
     order = 160
@@ -187,6 +187,10 @@ class DockerfileHealthcheck(Codemod):
         Example("Dockerfile", "FROM nginx:1.27\nEXPOSE 80\nHEALTHCHECK NONE\nCMD [\"nginx\"]\n"),
         Example("Dockerfile", "FROM alpine:3.20\nCMD [\"sh\"]\n"),
     ]
+
+    def run(self, ctx):
+        for doc in ctx.documents(("dockerfile",)):
+            yield from ctx.guard(self, doc, self.fix)
 
     def fix(self, doc, ctx):
         for st in final_stages(doc, ctx):

@@ -122,7 +122,7 @@ def insertion_point(stage):
 class DockerfileUser(Codemod):
     id = "dockerfile-user"
     title = "Run the image as a non-root user"
-    kinds = ("dockerfile",)
+    kinds = ("dockerfile", "compose")        # compose/k8s files are read, never changed
     severity = "high"
     checks = ("checkov:CKV_DOCKER_3", "checkov:CKV_DOCKER_8", "hadolint:DL3002")
     order = 150
@@ -151,6 +151,10 @@ class DockerfileUser(Codemod):
         Example("Dockerfile", "FROM alpine:3.20\nRUN apk add --no-cache curl\n"),
         Example("Dockerfile", "FROM alpine:3.20\nUSER 1000\nCMD [\"sh\"]\n"),
     ]
+
+    def run(self, ctx):
+        for doc in ctx.documents(("dockerfile",)):
+            yield from ctx.guard(self, doc, self.fix)
 
     def fix(self, doc, ctx):
         if any(i.cmd == "ONBUILD" for i in doc.instructions):
@@ -219,10 +223,11 @@ class DockerfileUser(Codemod):
     @staticmethod
     def _choose(doc, st, ref, fam):
         """(USER value, RUN command creating it or "") or (None, reason)."""
+        users = [u for u in created_users(doc, st) if not _ROOT.match(u[0])]
         prior = earlier_nonroot(doc, st)
         if prior:
-            return prior, ""
-        users = [u for u in created_users(doc, st) if not _ROOT.match(u[0])]
+            uid = next((u for n, u in users if n == prior and u), None)
+            return uid or prior, ""
         if users:
             name, uid = users[-1]
             if "$" in name:
@@ -237,9 +242,10 @@ class DockerfileUser(Codemod):
             return "65534:65534", ""
         if fam == images.RHEL and images.minimal(ref):
             return UID, ""
-        if fam == images.RHEL and "amazonlinux" in ref and "shadow-utils" not in installed(doc, st):
-            return f"{UID}:{UID}", "dnf install -y shadow-utils && dnf clean all && " + CREATE[fam] \
-                if not re.search(r"amazonlinux:2($|[.-])", ref) else CREATE[fam]
+        if fam == images.RHEL and re.search(r"amazonlinux(:(2023|latest)|$)", ref) \
+                and "shadow-utils" not in installed(doc, st):
+            # the Amazon Linux 2023 image has no useradd: a numeric user needs no entry
+            return UID, ""
         if fam in CREATE:
-            return f"{UID}:{UID}", CREATE[fam]
+            return (UID if fam == images.RHEL else f"{UID}:{UID}"), CREATE[fam]
         return None, f"unknown base image {ref or '?'}: cannot tell how to add a user"
