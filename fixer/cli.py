@@ -19,6 +19,11 @@ OnlyOpt = typer.Option(None, "--only", help="Run only these codemods (comma-sepa
 SkipOpt = typer.Option(None, "--skip", help="Do not run these codemods (comma-separated ids).")
 ExcludeOpt = typer.Option(None, "--exclude", help="Glob of paths to leave alone (repeatable).")
 OfflineOpt = typer.Option(False, "--offline", help="No network access at all.")
+MirrorOpt = typer.Option(None, "--registry-mirror",
+                         help="Resolve a registry through a mirror: docker.io=http://127.0.0.1:5000 (repeatable).")
+InsecureOpt = typer.Option(None, "--insecure-registry", help="Allow plain HTTP for this registry host (repeatable).")
+CacheOpt = typer.Option(None, "--cache-dir", help="Digest cache directory (default: user cache dir).")
+RefreshOpt = typer.Option(False, "--refresh", help="Ignore cached digests.")
 
 
 def _console(stderr: bool = False) -> Console:
@@ -57,23 +62,34 @@ def plan(
     skip: Optional[str] = SkipOpt,
     exclude: Optional[List[str]] = ExcludeOpt,
     offline: bool = OfflineOpt,
-    fmt: str = typer.Option("text", "--format", help="text or json."),
+    fmt: str = typer.Option("text", "--format", help="text, json, sarif or github."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="List every file not scanned."),
+    registry_mirror: Optional[List[str]] = MirrorOpt,
+    insecure_registry: Optional[List[str]] = InsecureOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+    refresh: bool = RefreshOpt,
+    verify_pins: bool = typer.Option(False, "--verify-pins", help="Check existing digest pins."),
+    update_pins: bool = typer.Option(False, "--update-pins", help="Move pins whose tag moved."),
 ) -> None:
     """Show every fix as a diff, grouped by codemod. Nothing is written.
 
     Exit 0: nothing to change; 1: changes proposed; 2: error.
     """
-    if fmt not in ("text", "json"):
-        _fail(f"unknown format '{fmt}' (text, json)")
+    if fmt not in ("text", "json", "sarif", "github"):
+        _fail(f"unknown format '{fmt}' (text, json, sarif, github)")
     try:
         root = runner.check_path(path)
-        settings = _settings(root, only, skip, exclude, offline)
+        settings = _settings(root, only, skip, exclude, offline, registry_mirror=registry_mirror,
+                             insecure_registry=insecure_registry, cache_dir=cache_dir,
+                             refresh=refresh or None, verify_pins=verify_pins or None,
+                             update_pins=update_pins or None)
         result = runner.plan(root, settings)
     except runner.UsageError as exc:
         _fail(str(exc))
         return
-    if fmt == "json":
+    if fmt in ("sarif", "github"):
+        _ci_output(result, root, fmt, None)
+    elif fmt == "json":
         print(plan_json(result.changesets, result.skipped_files, result.errors, result.secrets))
     else:
         print_plan(result.changesets, result.skipped_files, result.errors, result.secrets,
@@ -93,6 +109,10 @@ def apply(
     skip: Optional[str] = SkipOpt,
     exclude: Optional[List[str]] = ExcludeOpt,
     offline: bool = OfflineOpt,
+    registry_mirror: Optional[List[str]] = MirrorOpt,
+    insecure_registry: Optional[List[str]] = InsecureOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+    refresh: bool = RefreshOpt,
 ) -> None:
     """Create a branch from HEAD with one commit per codemod. Your branch, index and
     working tree are left as they are."""
@@ -119,7 +139,8 @@ def apply(
         return
     top = Path(repo.working_tree_dir).resolve()
     prefix = "" if root == top else root.relative_to(top).as_posix() + "/"
-    settings = _settings(root, only, skip, exclude, offline)
+    settings = _settings(root, only, skip, exclude, offline, registry_mirror=registry_mirror,
+                         insecure_registry=insecure_registry, cache_dir=cache_dir, refresh=refresh or None)
     name = branch or settings.branch
     out = _console()
     try:
@@ -165,7 +186,8 @@ def _dirty(repo) -> set[str]:
 def rules() -> None:
     """List the codemods."""
     table = Table(title="fixer codemods")
-    for col in ("id", "title", "files", "severity", "resolves"):
+    table.add_column("id", no_wrap=True)
+    for col in ("title", "files", "severity", "resolves"):
         table.add_column(col)
     for c in runner.all_codemods():
         table.add_row(c.id, c.title, ", ".join(c.kinds), c.severity, ", ".join(c.checks))
@@ -191,6 +213,132 @@ def explain(codemod_id: str = typer.Argument(..., help="Codemod id, see `fixer r
     if ex:
         out.print("example:", markup=False)
         out.print(unified(ex.path, ex.before, ex.after), markup=False, highlight=False)
+
+
+def _ci_output(result, root: Path, fmt: str, output: Optional[Path]) -> None:
+    import json
+
+    from . import sarif
+
+    if fmt == "sarif":
+        text = json.dumps(sarif.sarif(result, root), indent=2)
+    elif fmt == "github":
+        text = sarif.github(result, root)
+    else:
+        text = sarif.findings_json(result)
+    if output is None:
+        if text:
+            print(text)
+        return
+    from .writer import write_atomic
+
+    write_atomic(output.resolve(), (text + "\n").encode("utf-8"))
+
+
+@app.command()
+def check(
+    path: Path = typer.Argument(Path("."), help="Repository or folder to check."),
+    only: Optional[str] = OnlyOpt,
+    skip: Optional[str] = SkipOpt,
+    exclude: Optional[List[str]] = ExcludeOpt,
+    online: bool = typer.Option(False, "--online", help="Allow network look-ups (offline by default)."),
+    fmt: str = typer.Option("text", "--format", help="text, json, sarif or github."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    write: bool = typer.Option(False, "--write", help="Apply the fixes to the files in place (atomic)."),
+) -> None:
+    """CI mode: report pending fixes. Offline unless --online.
+
+    Exit 0: nothing to fix; 1: fixes pending (or written with --write); 2: error.
+    """
+    if fmt not in ("text", "json", "sarif", "github"):
+        _fail(f"unknown format '{fmt}' (text, json, sarif, github)")
+    try:
+        root = runner.check_path(path)
+        settings = _settings(root, only, skip, exclude, not online)
+        result = runner.plan(root, settings)
+    except runner.UsageError as exc:
+        _fail(str(exc))
+        return
+    if fmt == "text":
+        _check_text(result, output)
+    else:
+        _ci_output(result, root, fmt, output)
+    _errors(result)
+    if result.processed == 0 and result.errors:
+        raise typer.Exit(2)
+    if write and result.changed:
+        from .writer import write_changes
+
+        try:
+            written = write_changes(root, result)
+        except OSError as exc:
+            _fail(str(exc))
+            return
+        for p in written:
+            _console(stderr=True).print(f"fixed {p}", markup=False, highlight=False)
+    raise typer.Exit(1 if result.changed else 0)
+
+
+def _check_text(result, output: Optional[Path]) -> None:
+    from .report import masker
+
+    mask = masker(result.secrets)
+    lines = []
+    pending = 0
+    for cs in result.changesets:
+        for f in cs.findings:
+            if f.status == "fixed":
+                pending += 1
+            check = f" ({f.check})" if f.check else ""
+            note = f": {f.note}" if f.note else ""
+            lines.append(mask(f"{f.path}:{f.line}: {cs.codemod.id}: {f.message}{check} [{f.status}{note}]"))
+    files = len({p for cs in result.changesets for p in cs.changes})
+    lines.append(f"{pending} fix(es) pending in {files} file(s)" if pending else "nothing to fix")
+    text = "\n".join(lines)
+    if output is None:
+        print(text)
+    else:
+        from .writer import write_atomic
+
+        write_atomic(output.resolve(), (text + "\n").encode("utf-8"))
+
+
+@app.command()
+def report(
+    path: Path = typer.Argument(Path("."), help="Repository or folder to audit."),
+    only: Optional[str] = OnlyOpt,
+    skip: Optional[str] = SkipOpt,
+    exclude: Optional[List[str]] = ExcludeOpt,
+    online: bool = typer.Option(False, "--online", help="Allow network look-ups (offline by default)."),
+    fmt: str = typer.Option("text", "--format", help="text, markdown or html."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+) -> None:
+    """An audit: inventory, near-duplicate files, findings by codemod, severity and area,
+    and what apply would change. Nothing is written to the repository."""
+    from . import audit
+    from .discovery import WorkTree
+
+    if fmt not in ("text", "markdown", "html"):
+        _fail(f"unknown format '{fmt}' (text, markdown, html)")
+    try:
+        root = runner.check_path(path)
+        settings = _settings(root, only, skip, exclude, not online)
+        source = WorkTree(root, use_git=runner.in_git(root))
+        result = runner.run(source, settings, root=root)
+    except runner.UsageError as exc:
+        _fail(str(exc))
+        return
+    a = audit.build(source, settings, result, audit.short_name(root))
+    if fmt == "text" and output is None:
+        audit.print_rich(a, _console())
+        return
+    text = audit.markdown(a) if fmt in ("markdown", "text") else audit.html_page(a)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        from .writer import write_atomic
+
+        write_atomic(output.resolve(), text.encode("utf-8"))
 
 
 def main() -> None:

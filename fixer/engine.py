@@ -1,7 +1,6 @@
 """Run codemods over a repository, each on the previous one's output."""
 from __future__ import annotations
 
-import re
 import traceback
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -14,9 +13,6 @@ from .helm import HelmTemplate
 from .text import DecodeError, EditConflict, TextFile, apply_edits, decode
 from .validate import validate
 from .yamldoc import ParseError, YamlFile
-
-_SUPPRESS = re.compile(r"fixer:\s*ignore(?:\[([^\]]*)\])?")
-
 
 class PythonFile(TextFile):
     kind = disc.PYTHON
@@ -171,17 +167,11 @@ class Context:
         return []
 
 
-def suppressed(text: str, line: int, cid: str) -> bool:
-    """`# fixer: ignore[id]` on the finding's line or the line above it."""
-    if line <= 0:
-        return False
-    lines = text.splitlines()
-    for n in (line - 1, line - 2):
-        if 0 <= n < len(lines):
-            m = _SUPPRESS.search(lines[n])
-            if m and (m.group(1) is None or cid in [x.strip() for x in m.group(1).split(",")]):
-                return True
-    return False
+def suppressed(text: str, line: int, cid: str, doc=None) -> bool:
+    """`# fixer: ignore[id]` on the finding's line or an enclosing block (fixer.suppress)."""
+    from .suppress import suppressed as check
+
+    return check(doc, text, line, cid)
 
 
 class Engine:
@@ -276,7 +266,7 @@ class Engine:
         active: list[Finding] = []
         for f in cs.findings:
             st = self.ws.files.get(f.path)
-            if st and st.text and suppressed(st.text, f.line, cid):
+            if st and st.text and suppressed(st.text, f.line, cid, self.ws.document(f.path)):
                 f.status, f.note = "suppressed", "fixer: ignore comment"
             elif not f.edits:
                 f.status = "reported"

@@ -27,12 +27,18 @@ def unified(path: str, old: str | None, new: str | None) -> str:
 
 
 def masker(secrets: Iterable[str]):
+    """Hide secret values: every whole-token occurrence (`pw` in `a:pw@b`, `KEY: pw`),
+    but not a word that merely contains it or a name such as `postgres:16`."""
+    import re
+
     values = sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True)
+    if not values:
+        return lambda text: text
+    pattern = re.compile(r"(?<![A-Za-z0-9_.-])(?:" + "|".join(map(re.escape, values)) +
+                         r")(?![A-Za-z0-9_.:/-])")
 
     def mask(text: str) -> str:
-        for v in values:
-            text = text.replace(v, "****")
-        return text
+        return pattern.sub("****", text)
     return mask
 
 

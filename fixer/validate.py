@@ -14,7 +14,9 @@ import yaml
 
 from . import helm
 from .discovery import COMPOSE, DOCKERFILE, HELM, K8S, PYTHON, WORKFLOW, YAML, HELM_VALUES
-from .yamldoc import ParseError, compose_all
+from yaml.nodes import MappingNode, ScalarNode
+
+from .yamldoc import ParseError, compose_all, walk
 
 
 def validate(kind: str, path: str, old: str | None, new: str) -> str | None:
@@ -33,19 +35,20 @@ def _yaml_errors(text: str) -> str | None:
         docs = compose_all(text)
     except ParseError as exc:
         return str(exc)
-    del docs
-    return _strict_yaml(text)
+    return _duplicate_keys(docs)
 
 
-def _strict_yaml(text: str) -> str | None:
-    """Second opinion from ruamel.yaml (YAML 1.2): also refuses duplicate keys."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        list(YAML(typ="safe", pure=True).load_all(text))
-    except YAMLError as exc:
-        return "invalid YAML: " + " ".join(str(exc).split())[:200]
+def _duplicate_keys(docs) -> str | None:
+    """libyaml accepts duplicate keys; YAML 1.2 and most consumers do not."""
+    for d in docs:
+        for n in walk(d):
+            if isinstance(n, MappingNode):
+                seen = set()
+                for k, _ in n.value:
+                    if isinstance(k, ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                        if k.value in seen:
+                            return f"duplicate key '{k.value}' (line {k.start_mark.line + 1})"
+                        seen.add(k.value)
     return None
 
 
@@ -54,6 +57,15 @@ def _plain_yaml(path, old, new):
     if err and (old is None or _yaml_errors(old) is None):
         return err
     return None
+
+
+def _old_errors(fn, old: str | None) -> set[str]:
+    if old is None:
+        return set()
+    try:
+        return fn(old)
+    except yaml.YAMLError:
+        return set()
 
 
 def _load_all(text: str):
@@ -82,8 +94,7 @@ def _compose(path, old, new):
     err = _plain_yaml(path, old, new)
     if err:
         return err
-    before = compose_errors(old) if old is not None and _yaml_errors(old) is None else set()
-    added = compose_errors(new) - before
+    added = compose_errors(new) - _old_errors(compose_errors, old)
     if added:
         return "compose schema: " + sorted(added)[0][:200]
     return None
@@ -105,8 +116,8 @@ def k8s_errors(text: str) -> set[str]:
             except (SchemaNotFoundError, InvalidSchemaError):
                 continue
             except kubernetes_validate.ValidationError as exc:
-                where = "/".join(map(str, getattr(exc.caused_by, "path", []) or []))
-                out.add(f"{d.get('kind')}/{where}: {exc.caused_by.message if exc.caused_by else exc}")
+                where = "/".join(map(str, getattr(exc, "path", []) or []))
+                out.add(f"{d.get('kind')}/{where}: {getattr(exc, 'message', exc)}")
     return out
 
 
@@ -114,8 +125,7 @@ def _k8s(path, old, new):
     err = _plain_yaml(path, old, new)
     if err:
         return err
-    before = k8s_errors(old) if old is not None and _yaml_errors(old) is None else set()
-    added = k8s_errors(new) - before
+    added = k8s_errors(new) - _old_errors(k8s_errors, old)
     if added:
         return "Kubernetes schema: " + sorted(added)[0][:200]
     return None

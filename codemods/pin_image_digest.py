@@ -1,0 +1,135 @@
+"""pin-image-digest: pin image references to the digest their tag points to today."""
+from __future__ import annotations
+
+from fixer.codemod import Codemod, Example, Finding, Skip
+from fixer.imagerefs import SITES
+
+CHECKS = {
+    "dockerfile": "hadolint:DL3007",
+    "k8s": "checkov:CKV_K8S_43",
+    "helm": "checkov:CKV_K8S_43",
+}
+
+
+def make_resolver(ctx):
+    """One Resolver per run, configured from settings (CLI or [tool.fixer])."""
+    if "resolver" in ctx.shared:
+        return ctx.shared["resolver"]
+    from fixer.registry import Resolver
+
+    s = ctx.settings
+    mirrors = dict(s.get("registry-mirrors", {}) or {})
+    for item in s.get("registry_mirror", []) or []:
+        host, _, url = item.partition("=")
+        mirrors[host.strip()] = url.strip()
+    insecure = list(s.get("insecure-registries", []) or []) + list(s.get("insecure_registry", []) or [])
+    resolver = Resolver(offline=ctx.offline, refresh=bool(s.get("refresh")), cache_dir=s.get("cache_dir"),
+                        mirrors=mirrors or None, insecure=insecure,
+                        concurrency=int(s.get("registry-concurrency", 8)))
+    ctx.shared["resolver"] = resolver
+    return resolver
+
+
+class PinImageDigest(Codemod):
+    id = "pin-image-digest"
+    title = "Pin container images to digests"
+    kinds = ("dockerfile", "compose", "k8s", "helm", "workflow")
+    severity = "high"
+    checks = ("hadolint:DL3007", "checkov:CKV_K8S_43", "kube-linter:latest-tag")
+    order = 50
+    needs_network = True
+    rationale = (
+        "A tag such as `postgres:16` or `latest` can point to a different image tomorrow: "
+        "builds stop being reproducible and a compromised tag reaches production unnoticed. "
+        "fixer pins the digest the tag points to now, keeping the tag for readability "
+        "(`nginx:1.25@sha256:…`). Multi-architecture images are pinned by their index digest, "
+        "so every platform keeps working. References fixer cannot resolve are skipped with "
+        "the reason, never guessed.")
+    # Registry look-ups are tested against a real registry in tests/registry; the examples
+    # use the `digests` option (known digests, e.g. from a lock file, for air-gapped runs).
+    examples = [
+        Example("Dockerfile",
+                "# syntax=docker/dockerfile:1\nARG BASE=python:3.12-slim\nFROM ${BASE} AS build\n"
+                "FROM --platform=linux/amd64 nginx AS web\nCOPY --from=build /a /a\n"
+                "COPY --from=busybox:1.36 /bin/sh /sh\n",
+                "# syntax=docker/dockerfile:1\nARG BASE=python:3.12-slim@sha256:" + "1" * 64 + "\n"
+                "FROM ${BASE} AS build\nFROM --platform=linux/amd64 nginx@sha256:" + "2" * 64 + " AS web\n"
+                "COPY --from=build /a /a\nCOPY --from=busybox:1.36@sha256:" + "3" * 64 + " /bin/sh /sh\n",
+                options={"digests": {"python:3.12-slim": "sha256:" + "1" * 64,
+                                     "nginx": "sha256:" + "2" * 64,
+                                     "busybox:1.36": "sha256:" + "3" * 64}}),
+        Example("compose.yaml",
+                "services:\n  db:\n    image: 'postgres:16'  # db\n  app:\n    build: .\n    image: me/app\n",
+                "services:\n  db:\n    image: 'postgres:16@sha256:" + "4" * 64 + "'  # db\n"
+                "  app:\n    build: .\n    image: me/app\n",
+                options={"digests": {"postgres:16": "sha256:" + "4" * 64}}),
+        Example("Dockerfile", "FROM scratch\nCOPY app /app\n"),
+        Example("Dockerfile", "FROM alpine:3.20@sha256:" + "a" * 64 + "\n"),
+    ]
+
+    def run(self, ctx):
+        sites = []
+        for doc in ctx.documents(self.kinds):
+            found = ctx.guard(self, doc, lambda d, c: SITES[d.kind](d))
+            sites.extend((doc, s) for s in found)
+        verify = bool(ctx.settings.get("verify_pins") or ctx.settings.get("update_pins"))
+        todo = []
+        for doc, site in sites:
+            if site.skip:
+                yield Skip(site.path, site.line, f"{site.where}: {site.text}: {site.skip}")
+                continue
+            if "@" in site.text:
+                if verify:
+                    todo.append((doc, site))
+                continue
+            todo.append((doc, site))
+        if not todo:
+            return
+        from fixer.registry import Resolution, parse_reference
+
+        pins = [(doc, s) for doc, s in todo if "@" not in s.text]
+        pinned = [(doc, s) for doc, s in todo if "@" in s.text]
+        known = dict(self.options(ctx).get("digests", {}))
+        results = {(s.text, s.platform): Resolution(s.text, s.platform, digest=known[s.text])
+                   for _, s in pins if s.text in known}
+        wanted = sorted({(s.text, s.platform) for _, s in pins} - set(results),
+                        key=lambda k: (k[0], k[1] or ""))
+        resolver = make_resolver(ctx) if wanted or pinned else None
+        if wanted:
+            results.update(resolver.resolve_many(wanted))
+        for doc, site in pins:
+            res = results[(site.text, site.platform)]
+            if not res.ok:
+                yield Skip(site.path, site.line, f"{site.where}: {site.text}: {res.reason}")
+                continue
+            new = parse_reference(site.text).pinned(res.digest)
+            msg = f"{site.where}: {site.text} is not pinned to a digest"
+            if res.warning:
+                msg += f" (warning: {res.warning})"
+            check = CHECKS.get(doc.kind, "")
+            ref = parse_reference(site.text)
+            if doc.kind == "dockerfile" and ref.tag not in (None, "latest"):
+                check = ""  # DL3007 is about floating latest tags
+            yield Finding(site.path, site.line, msg, [doc.replace(site.start, site.end, new)], check=check)
+        if pinned:
+            yield from self._verify(ctx, resolver, pinned)
+
+    def _verify(self, ctx, resolver, pinned):
+        from fixer.registry import parse_reference
+
+        update = bool(ctx.settings.get("update_pins"))
+        checks = resolver.verify_many(sorted({s.text for _, s in pinned}))
+        for doc, site in pinned:
+            v = checks[site.text]
+            if v.reason:
+                yield Skip(site.path, site.line, f"{site.where}: {site.text}: {v.reason}")
+            elif v.exists is False:
+                yield Finding(site.path, site.line,
+                              f"{site.where}: pinned digest no longer exists in the registry")
+            elif v.up_to_date is False and v.suggested:
+                msg = f"{site.where}: tag {v.tag} now points to {v.suggested}"
+                edits = []
+                if update:
+                    edits = [doc.replace(site.start, site.end,
+                                         parse_reference(site.text).pinned(v.suggested))]
+                yield Finding(site.path, site.line, msg, edits)

@@ -1,0 +1,201 @@
+"""`fixer plan` / `fixer apply` as a user runs them, bad input included."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from fixer.cli import app
+from tests.helpers import git, init_repo, snapshot, write_tree
+
+COMPOSE = "services:\n  web:\n    image: nginx:1.27  # front\n"
+DOCKERFILE = "FROM alpine:3.20\nMAINTAINER Jane <jane@example.com>\nCMD [\"sh\"]\n"
+ONLY = ["--only", "compose-no-new-privileges,dockerfile-maintainer", "--offline"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def repo(tmp_path):
+    root = tmp_path / "repo"
+    write_tree(root, {"compose.yaml": COMPOSE, "app/Dockerfile": DOCKERFILE, "README.md": "hi\n"})
+    init_repo(root)
+    return root
+
+
+def test_plan_shows_diffs_and_exits_1(repo):
+    res = invoke("plan", repo, *ONLY)
+    assert res.exit_code == 1, res.output
+    assert "+    security_opt: [\"no-new-privileges:true\"]" in res.output
+    assert "+LABEL maintainer=\"Jane <jane@example.com>\"" in res.output
+    assert "compose.yaml:2: service web can gain new privileges" in res.output
+    assert (repo / "compose.yaml").read_text() == COMPOSE  # nothing written
+
+
+def test_plan_json(repo):
+    res = invoke("plan", repo, *ONLY, "--format", "json")
+    data = json.loads(res.stdout)
+    entries = {(e["codemod"], e["file"]): e for e in data["changes"]}
+    e = entries[("dockerfile-maintainer", "app/Dockerfile")]
+    assert e["findings"][0]["line"] == 2 and e["findings"][0]["status"] == "fixed"
+    assert e["diff"].startswith("--- a/app/Dockerfile")
+
+
+def test_plan_exit_0_when_nothing_to_change(tmp_path):
+    write_tree(tmp_path, {"compose.yaml": "services:\n  a:\n    image: x\n    security_opt: [no-new-privileges]\n"})
+    res = invoke("plan", tmp_path, "--only", "compose-no-new-privileges")
+    assert res.exit_code == 0, res.output
+
+
+def test_plan_only_skip_and_config(repo):
+    (repo / ".fixer.toml").write_text('skip = ["dockerfile-maintainer"]\n')
+    res = invoke("plan", repo, "--offline")
+    assert "dockerfile-maintainer" not in res.output
+    res = invoke("plan", repo, "--only", "no-such-codemod")
+    assert res.exit_code == 2 and "unknown codemod" in res.output
+
+
+def test_plan_exclude(repo):
+    res = invoke("plan", repo, *ONLY, "--exclude", "app")
+    assert "app/Dockerfile" not in res.output
+    assert "compose.yaml" in res.output
+
+
+def test_apply_creates_one_commit_per_codemod_and_leaves_user_alone(repo):
+    (repo / "README.md").write_text("dirty\n")             # an uncommitted change
+    (repo / "compose.yaml").write_text(COMPOSE + "# local edit\n")
+    git(repo, "add", "compose.yaml")                         # and a staged one
+    before = snapshot(repo)
+    res = invoke("apply", repo, *ONLY)
+    assert res.exit_code == 0, res.output
+    assert "compose.yaml: has uncommitted changes" in res.output
+    assert snapshot(repo) == before
+    log = git(repo, "log", "--format=%s", "main..fixer/remediation").splitlines()
+    assert log == ["fix(compose-no-new-privileges): Set no-new-privileges on compose services",
+                   "fix(dockerfile-maintainer): Replace deprecated MAINTAINER with a maintainer LABEL"]
+    # fixes are based on HEAD, not on the uncommitted edit
+    assert "# local edit" not in git(repo, "show", "fixer/remediation:compose.yaml")
+    body = git(repo, "log", "-1", "--format=%B", "fixer/remediation")
+    assert "compose.yaml:2: service web can gain new privileges" in body
+    # the branch's tree differs from HEAD only in the fixed files
+    files = git(repo, "diff", "--name-only", "main", "fixer/remediation").split()
+    assert files == ["app/Dockerfile", "compose.yaml"]
+
+
+def test_apply_refuses_existing_branch_and_force_replaces_own(repo):
+    assert invoke("apply", repo, *ONLY).exit_code == 0
+    res = invoke("apply", repo, *ONLY)
+    assert res.exit_code == 2 and "already exists" in res.output
+    first = git(repo, "rev-parse", "fixer/remediation")
+    git(repo, "commit", "--allow-empty", "-q", "-m", "user work")
+    res = invoke("apply", repo, *ONLY, "--force")
+    assert res.exit_code == 0, res.output
+    assert git(repo, "rev-parse", "fixer/remediation") != first
+
+
+def test_apply_never_replaces_a_user_branch(repo):
+    git(repo, "branch", "mine")
+    res = invoke("apply", repo, *ONLY, "--branch", "mine", "--force")
+    assert res.exit_code == 2 and "not created by fixer" in res.output
+    assert git(repo, "rev-parse", "mine") == git(repo, "rev-parse", "main")
+
+
+def test_apply_on_detached_head(repo):
+    git(repo, "checkout", "-q", "--detach")
+    before = snapshot(repo)
+    res = invoke("apply", repo, *ONLY, "--branch", "fix/x")
+    assert res.exit_code == 0, res.output
+    assert snapshot(repo) == before
+    assert git(repo, "rev-parse", "fix/x^^") == git(repo, "rev-parse", "HEAD")
+
+
+def test_apply_refuses_checked_out_branch(repo):
+    res = invoke("apply", repo, *ONLY, "--branch", "main", "--force")
+    assert res.exit_code == 2
+
+
+def test_apply_outside_git(tmp_path):
+    write_tree(tmp_path, {"compose.yaml": COMPOSE})
+    res = invoke("apply", tmp_path, *ONLY)
+    assert res.exit_code == 2 and "not a git repository" in res.output
+
+
+def test_apply_nothing_to_change(tmp_path):
+    write_tree(tmp_path, {"README.md": "x\n"})
+    init_repo(tmp_path)
+    res = invoke("apply", tmp_path, *ONLY)
+    assert res.exit_code == 0 and "nothing to change" in res.output
+    assert "fixer/remediation" not in git(tmp_path, "branch")
+
+
+def test_apply_keeps_file_mode(repo):
+    (repo / "tools").mkdir()
+    write_tree(repo, {"tools/compose.yml": COMPOSE})
+    (repo / "tools/compose.yml").chmod(0o755)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "exec")
+    assert invoke("apply", repo, *ONLY).exit_code == 0
+    assert git(repo, "ls-tree", "fixer/remediation", "tools/compose.yml").startswith("100755")
+
+
+def test_missing_path_and_not_a_directory(tmp_path):
+    res = invoke("plan", tmp_path / "nope")
+    assert res.exit_code == 2 and "no such file or directory" in res.output
+    (tmp_path / "f").write_text("x")
+    res = invoke("plan", tmp_path / "f")
+    assert res.exit_code == 2 and "not a directory" in res.output
+
+
+def test_bad_input_is_reported_and_the_rest_processed(tmp_path):
+    write_tree(tmp_path, {
+        "a/compose.yaml": "services:\n  web:\n    image: [unclosed\n",
+        "b/compose.yaml": COMPOSE,
+        "c/compose.yaml": b"services:\n  x:\n    image: \xff\xfe\n",
+        "d/compose.yaml": "",
+        "e/Dockerfile": "FROM alpine\nRUN <<EOF\nunterminated heredoc\n",
+        "f/Dockerfile": DOCKERFILE,
+    })
+    big = tmp_path / "g" / "compose.yaml"
+    big.parent.mkdir()
+    with open(big, "w") as fh:
+        fh.write("services:\n  web:\n    image: x\n")
+        fh.write("# padding\n" * (5 * 1024 * 1024))
+    res = invoke("plan", tmp_path, *ONLY, "--verbose")
+    out = res.output
+    assert res.exit_code == 1, out
+    assert "a/compose.yaml: invalid YAML (line " in out
+    assert "c/compose.yaml: not UTF-8 text" in out
+    assert "g/compose.yaml: larger than the size limit" in out
+    assert "+++ b/b/compose.yaml" in out and "+++ b/f/Dockerfile" in out
+    for line in out.splitlines():
+        if "compose.yaml:" in line and "warning" in line:
+            assert len(line) < 300
+
+
+def test_symlinks_are_never_written_through(tmp_path):
+    write_tree(tmp_path, {"real/compose.yaml": COMPOSE})
+    (tmp_path / "link.yaml").symlink_to(tmp_path / "real/compose.yaml")
+    (tmp_path / "compose.yml").symlink_to("/etc/hostname")
+    res = invoke("plan", tmp_path, *ONLY, "--verbose")
+    assert "compose.yml: symbolic link" in res.output
+    assert "+++ b/real/compose.yaml" in res.output
+
+
+def test_rules_and_explain():
+    res = invoke("rules")
+    assert res.exit_code == 0 and "compose-no-new-privileges" in res.output
+    res = invoke("explain", "dockerfile-maintainer")
+    assert res.exit_code == 0 and "+LABEL maintainer=" in res.output
+    assert invoke("explain", "nope").exit_code == 2
+
+
+def test_console_script_plain_when_piped(repo):
+    out = subprocess.run([sys.executable, "-m", "fixer.cli", "plan", str(repo), *ONLY],
+                         capture_output=True, text=True)
+    assert out.returncode == 1
+    assert "\x1b[" not in out.stdout
