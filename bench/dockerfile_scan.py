@@ -90,9 +90,14 @@ def run_fixer(root: Path) -> dict:
 
 
 def compare(before: collections.Counter, after: collections.Counter) -> dict:
+    """Counts before/after; new findings per code, leaving out files the scanner could not
+    parse before (DL1000: their findings were hidden, not absent)."""
+    unparsed = {p for (p, c) in before if c == "DL1000"}
     new = collections.Counter()
     gone = collections.Counter()
     for key in set(before) | set(after):
+        if key[0] in unparsed:
+            continue
         d = after[key] - before[key]
         if d > 0:
             new[key[1]] += d
@@ -101,7 +106,10 @@ def compare(before: collections.Counter, after: collections.Counter) -> dict:
     return {"before": sum(before.values()), "after": sum(after.values()),
             "resolved_by_code": dict(gone.most_common()), "new_by_code": dict(new.most_common()),
             "new": sum(new.values()),
-            "new_where": sorted(f"{p}: {c}" for (p, c) in after if after[(p, c)] > before[(p, c)])}
+            "unparsed_before": sorted(unparsed),
+            "unparsed_after": sorted({p for (p, c) in after if c == "DL1000"}),
+            "new_where": sorted(f"{p}: {c}" for (p, c) in after
+                                if after[(p, c)] > before[(p, c)] and p not in unparsed)}
 
 
 def main(argv=None) -> int:

@@ -28,18 +28,20 @@ _RUNSERVER = re.compile(r"runserver\s+(?:[\w.]*:)?(\d{2,5})\b")
 
 
 def stage_env(doc, stage) -> dict[str, str]:
+    """ENV values and ARG defaults of the stage chain (later ones win)."""
     env: dict[str, str] = {}
     for st in reversed(stage_chain(doc, stage)):
         for ins in st.instructions:
-            if ins.cmd in ("ENV", "ARG"):
-                vals = list(ins.value)
-                if ins.cmd == "ENV" and len(vals) % 2 == 0 and vals:
-                    for k, v in zip(vals[::2], vals[1::2]):
-                        env[k] = v
-                for v in vals:
-                    if "=" in v:
-                        k, val = v.split("=", 1)
-                        env.setdefault(k, val.strip("\"'")) if ins.cmd == "ARG" else env.__setitem__(k, val.strip("\"'"))
+            if ins.cmd not in ("ENV", "ARG"):
+                continue
+            vals = list(ins.value)
+            if ins.cmd == "ENV" and vals and len(vals) % 2 == 0 and not any("=" in v for v in vals[::2]):
+                env.update(zip(vals[::2], vals[1::2]))    # ENV key value
+                continue
+            for v in vals:
+                if "=" in v:
+                    k, val = v.split("=", 1)
+                    env[k] = val.strip("\"'")
     return env
 
 
