@@ -22,6 +22,9 @@ from pathlib import Path
 
 _DOCKERFILE = re.compile(r"(^|/)(Dockerfile|Containerfile)[^/]*$|\.[Dd]ockerfile$")
 _COMPOSE = re.compile(r"(^|/)(docker-)?compose[^/]*\.ya?ml$")
+CODEMODS = ["dockerfile-add-to-copy", "dockerfile-pip-no-cache", "dockerfile-apt-hygiene",
+            "dockerfile-apk-no-cache", "dockerfile-exec-form", "dockerfile-maintainer",
+            "dockerfile-user", "dockerfile-healthcheck"]
 HADOLINT = str(Path(sys.executable).parent / "hadolint")
 
 
@@ -79,7 +82,7 @@ def run_fixer(root: Path) -> dict:
     from fixer.writer import write_changes
 
     s = config.load(root)
-    s.only = [c.id for c in runner.all_codemods() if c.id.startswith("dockerfile-")]
+    s.only = CODEMODS
     s.offline = True
     result = runner.run(WorkTree(root, use_git=False), s, root=root)
     write_changes(root, result)

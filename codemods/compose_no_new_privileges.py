@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.compose import services
+from fixer.compose import UNKNOWN, lookup, service_skip, services
 from yaml.nodes import SequenceNode
 
 from fixer.yamldoc import Flow, Raw, get, has_own, scalar
@@ -46,14 +46,25 @@ class ComposeNoNewPrivileges(Codemod):
         Example("compose.yaml",
                 "services:\n  web: {image: nginx}\n",
                 "services:\n  web: {image: nginx, security_opt: [\"no-new-privileges:true\"]}\n"),
+        Example("docker-compose.override.yml",
+                "services:\n  web:\n    ports: [\"8080:80\"]\n"),
     ]
 
     def fix(self, doc, ctx):
         for name, key, svc in services(doc):
             line = key.start_mark.line + 1
-            if svc is None:
+            why = service_skip(doc, name, svc, ctx)
+            if why:
+                yield Skip(doc.path, line, why)
                 continue
             opts = get(svc, "security_opt")
+            if opts is None:
+                via = lookup(doc, svc, "security_opt", ctx)
+                if via is UNKNOWN:
+                    yield Skip(doc.path, line, f"service {name} extends a service fixer cannot read")
+                    continue
+                if _state(via) == "on":
+                    continue   # inherited through extends
             state = _state(opts)
             if state == "on":
                 continue

@@ -32,7 +32,11 @@ jobs:
           make test
 """
 COMPOSE = "# é\r\nservices:\r\n  web:\r\n    image: nginx:1.27\r\n"
-CONFIG = f'[tool.fixer.codemod.gha-pin-actions]\npins = {{"actions/checkout@v4" = "{SHA}"}}\n'
+# one compose codemod: fixes stacked at the same place are reported without `fixes` (tested below)
+CONFIG = ('[tool.fixer]\nskip = ["compose-networks", "compose-privileged", "compose-cap-drop", '
+          '"compose-read-only", "compose-healthcheck", "compose-resource-limits", "compose-secrets", '
+          '"compose-restart"]\n'
+          f'[tool.fixer.codemod.gha-pin-actions]\npins = {{"actions/checkout@v4" = "{SHA}"}}\n')
 
 
 def _repo(tmp_path: Path) -> Path:

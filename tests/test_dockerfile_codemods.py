@@ -15,13 +15,14 @@ from pathlib import Path
 import dockerfile as buildkit
 import pytest
 
-from codemods import all_codemods
 from fixer import golden, images
 from tests.helpers import fix, write_tree
 
 HADOLINT = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
-DOCKER_IDS = [c.id for c in all_codemods() if c.id.startswith("dockerfile-")]
-INPUTS = [c for c in golden.cases() if c.parent.name.startswith("dockerfile-")]
+DOCKER_IDS = ["dockerfile-add-to-copy", "dockerfile-pip-no-cache", "dockerfile-apt-hygiene",
+              "dockerfile-apk-no-cache", "dockerfile-exec-form", "dockerfile-maintainer",
+              "dockerfile-user", "dockerfile-healthcheck"]
+INPUTS = [c for c in golden.cases() if c.parent.name in DOCKER_IDS]
 
 
 def dockerfiles(root: Path) -> list[Path]:

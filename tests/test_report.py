@@ -82,7 +82,8 @@ def test_html_report_is_self_contained(tmp_path):
     assert c.tags.count("rect") >= 2
     # text from the repository is escaped
     assert "make <test>" not in page
-    assert "Workflows: 1 high" in page and "Compose files: 1 medium" in page
+    # compose: no-new-privileges, cap-drop, read-only (medium); resource-limits, restart (low)
+    assert "Workflows: 1 high" in page and "Compose files: 3 medium" in page and "Compose files: 2 low" in page
 
 
 def test_rich_report_and_example(tmp_path):

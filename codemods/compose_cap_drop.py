@@ -1,0 +1,133 @@
+"""compose-cap-drop: drop every Linux capability, keep the few a well-known image needs."""
+from __future__ import annotations
+
+from fixer.codemod import Codemod, Example, Finding, Skip
+from fixer.compose import (UNKNOWN, append_all, container_ports, dockerfile_user, has_build, image_of,
+                           is_true, lookup, non_root, seq_values, service_family, service_skip,
+                           services)
+from fixer.yamldoc import Flow, get, has_own
+from yaml.nodes import SequenceNode
+
+# Capabilities the official images need to start, and why.
+_ENTRYPOINT_ROOT = {
+    "CHOWN": "the entrypoint chowns the data directory to the service user",
+    "DAC_OVERRIDE": "the entrypoint reads and fixes files it does not own yet",
+    "FOWNER": "the entrypoint chmods files owned by the service user",
+    "SETGID": "the entrypoint drops to the service user (gosu/su-exec)",
+    "SETUID": "the entrypoint drops to the service user (gosu/su-exec)",
+}
+CAPS: dict[str, dict[str, str]] = {
+    "postgres": _ENTRYPOINT_ROOT,
+    "mysql": _ENTRYPOINT_ROOT,
+    "mariadb": _ENTRYPOINT_ROOT,
+    "mongo": _ENTRYPOINT_ROOT,
+    "rabbitmq": _ENTRYPOINT_ROOT,
+    "redis": {k: _ENTRYPOINT_ROOT[k] for k in ("CHOWN", "SETGID", "SETUID")},
+    "valkey": {k: _ENTRYPOINT_ROOT[k] for k in ("CHOWN", "SETGID", "SETUID")},
+    "nginx": {
+        "CHOWN": "the master process chowns its cache directories to the worker user",
+        "SETGID": "worker processes switch to the nginx group",
+        "SETUID": "worker processes switch to the nginx user",
+        "NET_BIND_SERVICE": "the master process listens on port 80/443",
+    },
+    "httpd": {
+        "SETGID": "child processes switch to www-data",
+        "SETUID": "child processes switch to www-data",
+        "NET_BIND_SERVICE": "httpd listens on port 80",
+    },
+    "traefik": {"NET_BIND_SERVICE": "entry points listen on ports 80/443"},
+    "caddy": {"NET_BIND_SERVICE": "caddy listens on ports 80/443"},
+    "nginx-unprivileged": {},
+    "memcached": {},
+}
+
+# Keys that suggest a service needs more than no capabilities.
+_NEEDS_MORE = ("privileged", "devices", "sysctls", "network_mode", "pid", "ipc", "userns_mode")
+
+
+class ComposeCapDrop(Codemod):
+    id = "compose-cap-drop"
+    title = "Drop all Linux capabilities from compose services"
+    kinds = ("compose", "dockerfile")   # Dockerfiles are read to learn an own build's USER
+    severity = "medium"
+    checks = ("cis-docker:5.3", "checkov:CKV_DOCKER_COMPOSE_CAP_DROP")
+    order = 210
+    rationale = (
+        "Containers start with 14 Linux capabilities (chown, setuid, net_raw, mknod, ...). "
+        "An attacker inside a compromised container uses them to escalate. `cap_drop: [ALL]` "
+        "removes them; `cap_add` gives back the few a well-known image needs to start (the "
+        "table with the reason for each lives in codemods/compose_cap_drop.py). Services "
+        "whose needs are unknown are skipped with the reason.")
+    examples = [
+        Example("compose.yaml",
+                "services:\n  db:\n    image: postgres:16\n",
+                "services:\n  db:\n    image: postgres:16\n    cap_drop: [ALL]\n"
+                "    cap_add: [CHOWN, DAC_OVERRIDE, FOWNER, SETGID, SETUID]\n"),
+        Example("compose.yaml",
+                "services:\n  app:\n    image: example/app\n    user: \"1000\"\n",
+                "services:\n  app:\n    image: example/app\n    user: \"1000\"\n    cap_drop: [ALL]\n"),
+        Example("compose.yaml",
+                "services:\n  app:\n    image: example/app\n"),
+        Example("compose.yaml",
+                "services:\n  web:\n    image: nginx\n    cap_drop: [NET_RAW]\n"),
+    ]
+
+    def run(self, ctx):
+        for doc in ctx.documents(("compose",)):
+            yield from ctx.guard(self, doc, self.fix)
+
+    def fix(self, doc, ctx):
+        for name, key, svc in services(doc):
+            line = key.start_mark.line + 1
+            why = service_skip(doc, name, svc, ctx)
+            if why:
+                yield Skip(doc.path, line, why)
+                continue
+            if lookup(doc, svc, "cap_drop", ctx) is not None:
+                continue
+            for k in _NEEDS_MORE:
+                v = lookup(doc, svc, k, ctx)
+                if v is not None and (k != "privileged" or is_true(v) or v is UNKNOWN):
+                    yield Skip(doc.path, line, f"service {name} sets {k}: capabilities left alone")
+                    break
+            else:
+                yield from self._service(doc, ctx, name, svc, line)
+
+    def _service(self, doc, ctx, name, svc, line):
+        fam = service_family(doc, svc, ctx)
+        cap_add = lookup(doc, svc, "cap_add", ctx)
+        if cap_add is UNKNOWN or (cap_add is not None and not isinstance(cap_add, SequenceNode)):
+            yield Skip(doc.path, line, f"service {name}: cap_add cannot be read")
+            return
+        have = [c.upper().removeprefix("CAP_") for c in seq_values(cap_add)]
+        if fam in CAPS:
+            need = list(CAPS[fam])
+            user = lookup(doc, svc, "user", ctx)
+            if user is not None and non_root(getattr(user, "value", None)) and fam != "nginx":
+                need = []   # already runs as its user: the entrypoint does not switch
+        else:
+            user = lookup(doc, svc, "user", ctx)
+            uval = getattr(user, "value", None) if user is not UNKNOWN else None
+            if not non_root(uval) and has_build(doc, svc, ctx):
+                uval = dockerfile_user(doc, svc, ctx)
+            if not non_root(uval):
+                what = "own build" if has_build(doc, svc, ctx) else f"image {image_of(doc, svc, ctx)}"
+                yield Skip(doc.path, line,
+                           f"service {name} ({what}) may run as root and need capabilities to start")
+                return
+            need = ["NET_BIND_SERVICE"] if any(p < 1024 for p in container_ports(doc, svc, ctx)) else []
+        missing = [c for c in need if c not in have]
+        edits = [doc.add_entry(svc, "cap_drop", Flow(["ALL"]))]
+        if missing:
+            if cap_add is None:
+                edits.append(doc.add_entry(svc, "cap_add", Flow(missing)))
+            elif has_own(svc, "cap_add"):
+                # the append goes first: both splices may land at the same offset
+                edits.insert(0, append_all(doc, cap_add, missing))
+            else:
+                yield Skip(doc.path, line, f"service {name} inherits cap_add: not changed")
+                return
+        yield Finding(doc.path, line,
+                      f"service {name} keeps all default capabilities"
+                      + (f" (keeps {', '.join(need)}: needed to start)" if need else ""),
+                      edits, check="cis-docker:5.3")

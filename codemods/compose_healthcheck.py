@@ -1,0 +1,152 @@
+"""compose-healthcheck: health checks for well-known images; dependents wait until healthy."""
+from __future__ import annotations
+
+import re
+
+from fixer.codemod import Codemod, Example, Finding, Skip
+from fixer.compose import (UNKNOWN, image_of, lookup, major, service_family, service_skip,
+                           services)
+from fixer.yamldoc import Flow, Raw, get, get_pair, has_own, render_flow, render_scalar, render_value_lines, scalar
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+# Test commands by image family; `$$` keeps compose from interpolating the container's variable.
+TESTS = {
+    # -h 127.0.0.1: the temporary server of the first start listens on the socket only
+    "postgres": ["CMD-SHELL", 'pg_isready -h 127.0.0.1 -U "$${POSTGRES_USER:-postgres}"'],
+    "redis": ["CMD", "redis-cli", "ping"],
+    "valkey": ["CMD", "valkey-cli", "ping"],
+    "mysql": ["CMD-SHELL", "mysqladmin ping -h 127.0.0.1 --silent"],
+    "mariadb": ["CMD", "healthcheck.sh", "--connect", "--innodb_initialized"],
+    "mongo": ["CMD", "mongosh", "--quiet", "--eval", "db.adminCommand('ping')"],
+    "rabbitmq": ["CMD", "rabbitmq-diagnostics", "-q", "ping"],
+}
+# Oldest tag (major version) that ships the command.
+MIN_MAJOR = {"mariadb": 10, "mongo": 5}
+# A password or a mounted config file (which may set one) makes an unauthenticated ping fail.
+_PASSWORD = re.compile(r"requirepass|REDIS_PASSWORD|VALKEY_PASSWORD|REDIS_ARGS|\.conf\b", re.I)
+TIMING = {"interval": "10s", "timeout": "5s", "retries": 5, "start_period": "30s"}
+
+
+def _healthy(doc, svc, ctx) -> bool | None:
+    """True when a service has a working health check, None when unknown."""
+    hc = lookup(doc, svc, "healthcheck", ctx)
+    if hc is UNKNOWN:
+        return None
+    if not isinstance(hc, MappingNode):
+        return False
+    if (scalar(get(hc, "disable")) or "").lower() == "true":
+        return False
+    test = get(hc, "test")
+    first = scalar(test.value[0]) if isinstance(test, SequenceNode) and test.value else scalar(test)
+    return first not in (None, "NONE")
+
+
+class ComposeHealthcheck(Codemod):
+    id = "compose-healthcheck"
+    title = "Add health checks to well-known services and wait for them"
+    kinds = ("compose",)
+    severity = "low"
+    checks = ("cis-docker:5.26",)
+    order = 250
+    rationale = (
+        "Without a health check `depends_on` only waits for a container to start, not for the "
+        "database in it to accept connections, so dependents crash-loop on first start. fixer "
+        "adds the documented probe for postgres (pg_isready), redis (redis-cli ping), "
+        "mysql/mariadb, mongo and rabbitmq, and upgrades `depends_on` on such a service to "
+        "`condition: service_healthy`.")
+    examples = [
+        Example("compose.yaml",
+                "services:\n  app:\n    build: .\n    depends_on:\n      - cache\n"
+                "  cache:\n    image: redis:7\n",
+                "services:\n  app:\n    build: .\n    depends_on:\n      cache:\n        condition: service_healthy\n"
+                "  cache:\n    image: redis:7\n    healthcheck:\n"
+                "      test: [CMD, redis-cli, ping]\n      interval: 10s\n      timeout: 5s\n"
+                "      retries: 5\n      start_period: 30s\n"),
+        Example("compose.yaml",
+                "services:\n  cache:\n    image: redis:7\n    healthcheck:\n      disable: true\n"),
+    ]
+
+    def fix(self, doc, ctx):
+        healthy: dict[str, bool | None] = {}
+        svcs = list(services(doc))
+        for name, key, svc in svcs:
+            line = key.start_mark.line + 1
+            why = service_skip(doc, name, svc, ctx)
+            if why:
+                yield Skip(doc.path, line, why)
+                continue
+            state = _healthy(doc, svc, ctx)
+            healthy[name] = state
+            if state is not False or lookup(doc, svc, "healthcheck", ctx) is not None:
+                continue   # has one, disabled one on purpose, or cannot tell
+            fam = service_family(doc, svc, ctx)
+            if fam not in TESTS:
+                continue
+            if fam in ("redis", "valkey") and _PASSWORD.search(doc.span(svc)):
+                yield Skip(doc.path, line, f"service {name}: {fam} may require a password; "
+                           "a ping health check would fail")
+                continue
+            m = major(image_of(doc, svc, ctx))
+            if m is not None and m < MIN_MAJOR.get(fam, 0):
+                yield Skip(doc.path, line, f"service {name}: {fam} {m} lacks the health check command")
+                continue
+            test = Flow([Raw(render_scalar(t)) for t in TESTS[fam]])
+            yield Finding(doc.path, line, f"service {name} ({fam}) has no health check",
+                          [doc.add_entry(svc, "healthcheck", {"test": test, **TIMING})],
+                          check="cis-docker:5.26")
+            healthy[name] = True
+        for name, key, svc in svcs:
+            if svc is not None and name in healthy:
+                yield from self._depends(doc, name, svc, healthy)
+
+    def _depends(self, doc, name, svc, healthy):
+        dep = get(svc, "depends_on")
+        if dep is None:
+            return
+        line = dep.start_mark.line + 1
+        if not has_own(svc, "depends_on"):
+            if any(healthy.get(n) for n in _names(dep)):
+                yield Skip(doc.path, line, f"service {name} inherits depends_on: not changed")
+            return
+        if isinstance(dep, SequenceNode):
+            targets = [n for n in _names(dep) if healthy.get(n)]
+            if not targets or "#" in doc.text[doc.line_start(doc.line_of(dep.start_mark.index)):
+                                             doc.line_end(doc.last_line(dep))]:
+                return
+            conds = {n: {"condition": "service_healthy" if healthy.get(n) else "service_started"}
+                     for n in _names(dep)}
+            edit = _as_mapping(doc, svc, dep, conds)
+            yield Finding(doc.path, line, f"service {name} starts before {', '.join(targets)} is healthy",
+                          [edit], check="cis-docker:5.26")
+        elif isinstance(dep, MappingNode):
+            for k, v in dep.value:
+                n = getattr(k, "value", None)
+                if not healthy.get(n):
+                    continue
+                if isinstance(v, MappingNode) and get(v, "condition") is None:
+                    yield Finding(doc.path, k.start_mark.line + 1,
+                                  f"service {name} starts before {n} is healthy",
+                                  [doc.add_entry(v, "condition", "service_healthy")], check="cis-docker:5.26")
+
+
+def _names(dep) -> list[str]:
+    if isinstance(dep, SequenceNode):
+        return [i.value for i in dep.value if isinstance(i, ScalarNode)]
+    return [k.value for k, _ in dep.value if isinstance(k, ScalarNode)]
+
+
+def _as_mapping(doc, svc, dep, conds):
+    """Replace a depends_on list with the long form, in block style when the list is a block."""
+    if dep.flow_style:
+        return doc.replace_node(dep, render_flow(conds))
+    key = get_pair(svc, "depends_on", merged=False)[0]
+    first = doc.line_of(dep.value[0].start_mark.index)
+    col = max(dep.start_mark.column, key.start_mark.column + doc.indent_step())
+    if first == key.start_mark.line:
+        return doc.replace_node(dep, render_flow(conds))
+    lines = render_value_lines(conds, col, doc.indent_step(), 2)
+    start, end = doc.line_start(first), doc.line_end(doc.last_line(dep))
+    text = doc.newline.join(lines) + doc.newline
+    if end == len(doc.text) and not doc.text.endswith("\n"):
+        text = text[: -len(doc.newline)]
+    return doc.replace(start, end, text)

@@ -1,0 +1,58 @@
+"""Group near-duplicate Dockerfiles: bucket by what must be equal, then compare within."""
+from __future__ import annotations
+
+from difflib import SequenceMatcher
+
+from .members import Member
+
+MAX_LEADERS = 64      # a file is compared with at most this many clusters of its bucket
+
+
+def similarity(a: tuple[list, list], b: tuple[list, list]) -> float:
+    """Mean of the exact-instruction ratio and the instruction-keyword ratio.
+
+    Near-duplicates differ in values (ENV, LABEL, CMD) more than in shape.
+    """
+    exact = SequenceMatcher(None, a[0], b[0], autojunk=False).ratio()
+    shape = SequenceMatcher(None, a[1], b[1], autojunk=False).ratio()
+    return (exact + shape) / 2
+
+
+def clusters(members: list[Member], threshold: float) -> list[list[Member]]:
+    """Deterministic clusters (sorted by path) of two or more members each.
+
+    Members are bucketed by parser directives, global ARGs and the first FROM (they
+    cannot share a file otherwise); within a bucket each file joins the most similar
+    cluster whose first member is at least `threshold` similar, else starts one.
+    Cost is O(n * clusters per bucket), never all pairs of the repository.
+    """
+    buckets: dict[tuple, list[Member]] = {}
+    for m in sorted(members, key=lambda m: m.path):
+        buckets.setdefault(m.bucket, []).append(m)
+    out: list[list[Member]] = []
+    for key in sorted(buckets, key=lambda k: buckets[k][0].path):
+        groups: list[tuple[list, list[Member]]] = []
+        exact: dict[tuple, int] = {}
+        for m in buckets[key]:
+            keys = m.body_keys
+            seq = ([hash(k) for k in keys], [k[0] for k in keys])
+            t = tuple(seq[0])
+            if t in exact:
+                groups[exact[t]][1].append(m)
+                continue
+            best, best_i = threshold, -1
+            for i, (lead, _) in enumerate(groups[:MAX_LEADERS]):
+                shape = SequenceMatcher(None, lead[1], seq[1], autojunk=False)
+                if (1 + shape.quick_ratio()) / 2 < best:
+                    continue
+                r = similarity(lead, seq)
+                if r >= best and (best_i < 0 or r > best):
+                    best, best_i = r, i
+            if best_i < 0:
+                groups.append((seq, [m]))
+                exact[t] = len(groups) - 1
+            else:
+                groups[best_i][1].append(m)
+                exact.setdefault(t, best_i)
+        out += [g for _, g in groups if len(g) >= 2]
+    return out

@@ -1,0 +1,94 @@
+"""What each Dockerfile is, in the terms consolidation needs."""
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+from dataclasses import dataclass, field
+
+from ..dockerdoc import Dockerfile, Instruction
+
+# instructions a shared base stage must stop before: an ARG is not inherited by a
+# child stage, ONBUILD triggers would run in the child.
+PREFIX_STOP = {"ARG", "ONBUILD"}
+
+
+def key(ins: Instruction) -> tuple:
+    """What an instruction means, independent of spelling and layout."""
+    return (ins.cmd, tuple(f.lower() if f.startswith("--") and "=" not in f else f for f in ins.flags),
+            ins.value, ins.json, tuple(map(str, ins.heredocs)))
+
+
+def dirname(path: str) -> str:
+    return posixpath.dirname(path)
+
+
+def rel(path: str, start: str) -> str:
+    return posixpath.relpath(path or ".", start or ".")
+
+
+def under(path: str, d: str) -> bool:
+    return not d or path == d or path.startswith(d + "/")
+
+
+@dataclass
+class Member:
+    path: str
+    doc: Dockerfile
+    contexts: set[str] = field(default_factory=set)   # directories it is built from
+    refs: list = field(default_factory=list)
+
+    @property
+    def prelude(self) -> list[Instruction]:
+        return [i for i in self.doc.instructions if i.stage == -1]
+
+    @property
+    def bucket(self) -> tuple:
+        """Members can only merge within a bucket: same directives, global ARGs, first base."""
+        d = self.doc
+        directives = tuple(sorted((k, v) for k, (v, _) in d.directives.items()))
+        first = d.stages[0].from_ins if d.stages else None
+        return (directives, tuple(key(i) for i in self.prelude),
+                key(first) if first else None)
+
+    @property
+    def body_keys(self) -> list[tuple]:
+        return [key(i) for i in self.doc.instructions if i.stage >= 0]
+
+    def copy_sources(self) -> list[tuple[Instruction, list[str]]]:
+        """(instruction, sources) of every COPY/ADD that reads the build context."""
+        out = []
+        for ins in self.doc.instructions:
+            if ins.cmd not in ("COPY", "ADD") or ins.heredocs:
+                continue
+            if any(f.lower().startswith("--from") for f in ins.flags):
+                continue
+            vals = list(ins.value)[:-1]
+            out.append((ins, [v for v in vals if "://" not in v and not v.startswith("git@")]))
+        return out
+
+    def context_mounts(self) -> list[Instruction]:
+        """RUN --mount instructions that bind the build context."""
+        out = []
+        for ins in self.doc.instructions:
+            for f in ins.flags:
+                if f.lower().startswith("--mount="):
+                    opts = dict(o.split("=", 1) if "=" in o else (o, "") for o in f[8:].split(","))
+                    if opts.get("type", "bind") == "bind" and not opts.get("from"):
+                        out.append(ins)
+        return out
+
+
+def copies(sources: list[str], relpath: str) -> bool | None:
+    """Does one of these COPY sources take context-relative `relpath`? None: cannot tell."""
+    for s in sources:
+        if "$" in s:
+            return None
+        s = posixpath.normpath(s.lstrip("/")) if s.strip("/") else "."
+        if s == "." or relpath == s or relpath.startswith(s + "/"):
+            return True
+        if any(c in s for c in "*?["):
+            parts = relpath.split("/")
+            for n in range(1, len(parts) + 1):
+                if fnmatch.fnmatchcase("/".join(parts[:n]), s):
+                    return True
+    return False

@@ -1,0 +1,292 @@
+"""Tie it together: members, references, clusters, one finding per merged cluster."""
+from __future__ import annotations
+
+import posixpath
+from pathlib import Path
+
+from .. import discovery as disc
+from ..codemod import Finding, Skip
+from ..text import Edit
+from ..yamldoc import ParseError
+from . import refs as R
+from .cluster import clusters
+from .ignore import DockerIgnore
+from .members import Member, copies, dirname, under
+from .merge import Merged, Unsafe, common_dir, sanitize, target_name
+
+CHECK = "maintainability:duplicate-dockerfile"
+
+
+class Repo:
+    """Everything consolidation learns about one repository."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.members: dict[str, Member] = {}
+        self.blocked: dict[str, str] = {}
+        self.doc_mentions: dict[str, list[str]] = {}
+        self._ignores: dict[str, DockerIgnore] = {}
+        for doc in ctx.documents((disc.DOCKERFILE,)):
+            try:
+                if doc.stages:
+                    self.members[doc.path] = Member(doc.path, doc)
+            except ParseError as exc:
+                ctx.error(doc.path, str(exc))
+        self.paths = set(self.members)
+        self.refs: list[R.Ref] = []
+        self._find_refs()
+        self.by_context: dict[str, list[Member]] = {}
+        for m in self.members.values():
+            if not m.contexts:
+                m.contexts.add(dirname(m.path))
+            for c in m.contexts:
+                self.by_context.setdefault(c, []).append(m)
+
+    # -- reading -------------------------------------------------------------
+    def text(self, path: str) -> str | None:
+        st = self.ctx.ws.files.get(path)
+        if st is not None:
+            return st.text
+        if self.ctx.root is None:
+            return None
+        p = Path(self.ctx.root) / path
+        try:
+            if p.is_symlink() or not p.is_file() or p.stat().st_size > 1 << 20:
+                return None
+            raw = p.read_bytes()
+        except OSError:
+            return None
+        if b"\0" in raw[:8192]:
+            return None
+        return raw.decode("utf-8", "replace")
+
+    def ignore(self, ctxdir: str) -> DockerIgnore:
+        if ctxdir not in self._ignores:
+            f = R.norm(ctxdir, ".dockerignore")
+            self._ignores[ctxdir] = DockerIgnore(self.text(f) if self.ctx.exists(f) else None)
+        return self._ignores[ctxdir]
+
+    # -- references ----------------------------------------------------------
+    def _find_refs(self):
+        ctx, mset = self.ctx, self.paths
+        for doc in ctx.documents((disc.COMPOSE,)):
+            self.refs += self._safe(doc, lambda d: R.compose_refs(d, mset))
+        for doc in ctx.documents((disc.WORKFLOW,)):
+            def wf(d):
+                matrix = R.workflow_matrix(d)
+                return R.action_refs(d, mset, matrix) + R.shell_refs(d.path, d.kind, d.text, mset, ctx.exists, matrix)
+            self.refs += self._safe(doc, wf)
+        for doc in ctx.documents((disc.SCRIPT, disc.YAML)):
+            self.refs += R.shell_refs(doc.path, doc.kind, doc.text, mset, ctx.exists)
+        for doc in ctx.documents((disc.PYTHON,)):
+            self.refs += self._safe(doc, lambda d: R.python_refs(d, mset))
+        claimed: dict[str, list] = {}
+        for r in self.refs:
+            claimed.setdefault(r.path, []).extend(r.spans)
+            for f in r.files:
+                m = self.members[f]
+                m.refs.append(r)
+                if f in r.contexts:
+                    m.contexts.add(r.contexts[f])
+                if r.problem:
+                    self.blocked.setdefault(f, r.problem)
+        for path in sorted(ctx.ws.all_paths):
+            parts = path.split("/")
+            if (disc.name_kind(path, set()) == disc.DOCKERFILE or path.endswith(".dockerignore")
+                    or any(p in disc.SKIP_DIRS for p in parts[:-1])):
+                continue
+            text = self.text(path)
+            if not text or ("ockerfile" not in text and "ontainerfile" not in text and "DOCKERFILE" not in text):
+                continue
+            for f, line, tok in R.mentions(path, text, mset, claimed.get(path, [])):
+                if path.lower().endswith(R.DOCS):
+                    self.doc_mentions.setdefault(f, []).append(f"{path}:{line}")
+                else:
+                    self.blocked.setdefault(f, f"{path}:{line} uses it ({tok}) in a way fixer cannot rewrite")
+
+    def _safe(self, doc, fn):
+        try:
+            return fn(doc)
+        except ParseError as exc:
+            self.ctx.error(doc.path, str(exc))
+            return []
+
+    # -- images ----------------------------------------------------------------
+    def copied(self, path: str) -> str | None:
+        """Why removing or adding `path` would change some image, or None."""
+        parts = path.split("/")
+        for n in range(len(parts)):
+            c = "/".join(parts[:n])
+            for m in self.by_context.get(c, []):
+                relp = R.relto(path, c)
+                if self.ignore(c).excluded(relp):
+                    continue
+                if m.context_mounts():
+                    return f"{m.path} mounts its build context {c or '.'} (RUN --mount), which holds {path}"
+                for ins, srcs in m.copy_sources():
+                    hit = copies(srcs, relp)
+                    if hit is None:
+                        return f"{m.path}:{ins.start_line + 1} copies a computed path from context {c or '.'}"
+                    if hit:
+                        return (f"{m.path}:{ins.start_line + 1} copies {path} into its image "
+                                f"(context {c or '.'}); moving it would change the image")
+        return None
+
+
+def run(codemod, ctx):
+    opts = codemod.options(ctx)
+    threshold = float(opts.get("threshold", 0.8))
+    outdir_opt = opts.get("output")
+    filename = opts.get("filename", "Dockerfile")
+    repo = Repo(ctx)
+    eligible = []
+    for path in sorted(repo.members):
+        m = repo.members[path]
+        why = repo.blocked.get(path)
+        if why is None and ctx.exists(path + ".dockerignore"):
+            why = f"it has its own {posixpath.basename(path)}.dockerignore"
+        if why is None:
+            why = repo.copied(path)
+        if why:
+            m.why_out = why
+        else:
+            eligible.append(m)
+    groups = join_by_refs(clusters(list(repo.members.values()), threshold), repo.refs)
+    used: set[str] = ctx.shared.setdefault("dockerfile-consolidate:outputs", set())
+    for cl in groups:
+        out = [m for m in cl if getattr(m, "why_out", None)]
+        for m in out:
+            yield Skip(m.path, 0, f"left out of the cluster with {_others(cl, m)}: {m.why_out}")
+        keep = [m for m in cl if m not in out]
+        yield from _cluster(codemod, ctx, repo, keep, threshold, outdir_opt, filename, used)
+
+
+def join_by_refs(groups, refs):
+    """One templated reference builds one family: clusters it spans (same bucket) become one."""
+    parent = list(range(len(groups)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+    where = {m.path: i for i, g in enumerate(groups) for m in g}
+    for r in refs:
+        idx = sorted({where[f] for f in r.files if f in where})
+        for j in idx[1:]:
+            if groups[j][0].bucket == groups[idx[0]][0].bucket:
+                parent[find(j)] = find(idx[0])
+    out: dict[int, list] = {}
+    for i, g in enumerate(groups):
+        out.setdefault(find(i), []).extend(g)
+    return sorted((sorted(g, key=lambda m: m.path) for g in out.values()), key=lambda g: g[0].path)
+
+
+def _others(cl, m) -> str:
+    rest = [x.path for x in cl if x is not m]
+    return ", ".join(rest[:3]) + (f" and {len(rest) - 3} more" if len(rest) > 3 else "")
+
+
+def _output(ctx, common, outdir, filename, paths, used):
+    d = common if outdir is None else str(outdir).strip("/")
+    for name in (filename, f"merged.{filename}") + tuple(f"merged-{n}.{filename}" for n in range(2, 50)):
+        p = R.norm(d, name)
+        if p in paths or (not ctx.exists(p) and p not in used):
+            return p
+    return None
+
+
+def _cluster(codemod, ctx, repo, members, threshold, outdir, filename, used):
+    members = sorted(members, key=lambda m: m.path)
+    while len(members) >= 2:
+        paths = [m.path for m in members]
+        common = common_dir(paths)
+        newpath = _output(ctx, common, outdir, filename, set(paths), used)
+        if newpath is None:
+            yield Skip(paths[0], 0, f"no free file name for the merged Dockerfile in {common or '.'}")
+            return
+        names: dict[str, str] = {}
+        clash = None
+        for m in members:
+            n = target_name(m.path, common)
+            if n in names.values():
+                clash = (m, n)
+                break
+            names[m.path] = n
+        if clash:
+            yield Skip(clash[0].path, 0, f"left out: its target name {clash[1]} is taken by another file")
+            members.remove(clash[0])
+            continue
+        base_name = sanitize((posixpath.basename(common) or "app") + "-base")
+        while base_name in names.values():
+            base_name += "-shared"
+        try:
+            merged = Merged(members, names, base_name)
+        except Unsafe as exc:
+            yield Skip(paths[0], 0, f"cluster {', '.join(paths)} not merged: {exc}")
+            return
+        if newpath not in paths:
+            why = repo.copied(newpath)
+            if why:
+                yield Skip(paths[0], 0, f"cluster not merged: {newpath} would land in an image: {why}")
+                return
+        dest = R.Dest(newpath, common, names, merged.stage_map)
+        dest_of = lambda p: dest if p in names else None  # noqa: E731
+        edits: list[Edit] = []
+        seen: set[int] = set()
+        drop: dict[str, str] = {}
+        nrefs = 0
+        for m in members:
+            for ref in m.refs:
+                if id(ref) in seen:
+                    continue
+                seen.add(id(ref))
+                try:
+                    if ref.rewrite is None:
+                        raise Unsafe(ref.problem or f"{ref.where()}: cannot be rewritten")
+                    edits += ref.rewrite(dest_of)
+                    nrefs += 1
+                except Unsafe as exc:
+                    for f in ref.files:
+                        if f in names:
+                            drop.setdefault(f, str(exc))
+        if drop:
+            for f, why in sorted(drop.items()):
+                yield Skip(f, 0, f"left out: a reference cannot be rewritten: {why}")
+            members = [m for m in members if m.path not in drop]
+            continue
+        used.add(newpath)
+        doc0 = ctx.document(newpath)
+        edits.append(Edit(newpath, 0, len(doc0.text) if newpath in paths and doc0 else 0, merged.text))
+        edits += [Edit(p, 0, 0, None) for p in paths if p != newpath]
+        yield Finding(newpath, 0, _message(merged, newpath, nrefs), edits, check=CHECK)
+        _notes(codemod, ctx, repo, merged, newpath)
+        return
+    if members:
+        yield Skip(members[0].path, 0, "nothing left to merge it with")
+
+
+def _message(merged: Merged, newpath: str, nrefs: int) -> str:
+    ms = merged.members
+    first = ms[0].doc.stages[0]
+    lines = [f"{len(ms)} near-duplicate Dockerfiles merged into {newpath} "
+             f"({nrefs} reference(s) rewritten)",
+             f"shared: FROM {first.base}" + (f" + {merged.prefix} instruction(s) in stage {merged.base_name}"
+                                             if merged.prefix else "")]
+    for m in ms:
+        rest = sum(len(s.instructions) for s in m.doc.stages) - 1 - merged.prefix
+        extra = f", {len(m.doc.stages)} stages" if len(m.doc.stages) > 1 else ""
+        lines.append(f"  {m.path} -> --target {merged.names[m.path]} "
+                     f"({rest} own instruction(s){extra}, {len(m.refs)} reference(s))")
+    return "\n".join(lines)
+
+
+def _notes(codemod, ctx, repo, merged, newpath):
+    for m in merged.members:
+        name = merged.names[m.path]
+        ctx.note(codemod, f"{m.path} -> {newpath} --target {name}")
+        if not m.refs:
+            ctx.note(codemod, f"  no build of {m.path} found in the repository; builders elsewhere "
+                     f"need -f {newpath} --target {name}")
+        for where in repo.doc_mentions.get(m.path, []):
+            ctx.note(codemod, f"  {where} mentions {m.path}: update the documentation by hand")

@@ -1,0 +1,434 @@
+"""Every place that builds a Dockerfile, and how to point it at the merged target.
+
+A Ref knows the Dockerfile(s) it builds and rewrites itself given where each one went
+(`Dest`); it raises Unsafe when it cannot. Mentions of a Dockerfile path that no Ref
+claims block that file: fixer never deletes a file something still uses.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from .. import discovery as disc
+from ..text import Edit
+from ..yamldoc import get, items, render_scalar, scalar, to_python
+from . import shell
+from .merge import EXPR, Unsafe, target_name
+from .members import dirname
+
+
+@dataclass
+class Dest:
+    """Where a merged Dockerfile went."""
+
+    path: str                       # the merged file
+    common: str                     # directory its target names are relative to
+    names: dict[str, str]           # old path -> target
+    stages: dict[str, dict[str, str]]   # old path -> old stage name (lower) -> new
+
+
+@dataclass
+class Ref:
+    path: str
+    line: int
+    files: list[str]                                  # Dockerfiles it builds
+    contexts: dict[str, str] = field(default_factory=dict)
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    rewrite: Callable[[Callable[[str], Dest | None]], list[Edit]] | None = None
+    problem: str = ""                                 # set: cannot be rewritten
+
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+def norm(*parts: str) -> str:
+    p = posixpath.normpath(posixpath.join(*[x for x in parts if x]))
+    return "" if p == "." else p
+
+
+def relto(path: str, start: str) -> str:
+    return posixpath.relpath(path, start or ".")
+
+
+def quote_like(raw: str, value: str) -> str:
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
+        return raw[0] + value + raw[0]
+    return value
+
+
+def map_target(dest: Dest, old: str, given: str | None) -> str:
+    if given is None:
+        return dest.names[old]
+    new = dest.stages[old].get(given.lower())
+    if new is None:
+        raise Unsafe(f"--target {given} is not a stage of {old}")
+    return new
+
+
+# -- templates ---------------------------------------------------------------
+
+def template_regex(path: str) -> re.Pattern:
+    out, pos = [], 0
+    for m in EXPR.finditer(path):
+        out.append(re.escape(path[pos:m.start()]))
+        out.append(f"(?P<v{len(out)}>[^/]+)")
+        pos = m.end()
+    out.append(re.escape(path[pos:]))
+    return re.compile("".join(out) + "$")
+
+
+def wildcard(value: str) -> str:
+    return shell.TEMPLATE.sub("*", value)
+
+
+class Template:
+    """A Dockerfile path with one placeholder (`${{ matrix.x }}` or an f-string `{x}`)."""
+
+    def __init__(self, path: str, values: list[str] | None, members: set[str]):
+        self.path = path
+        exprs = set(EXPR.findall(path))
+        if len(exprs) != 1:
+            raise Unsafe(f"{path}: only one placeholder is supported")
+        self.expr = exprs.pop()
+        rx = template_regex(path)
+        if values is None:     # every file that exists and fits
+            self.files = {m: rx.match(m).group(1) for m in sorted(members) if rx.match(m)}
+        else:
+            self.files = {}
+            for v in values:
+                p = path.replace(self.expr, str(v))
+                if p not in members:
+                    raise Unsafe(f"{path}: value {v} names {p}, which fixer does not merge")
+                self.files[p] = str(v)
+
+    def target(self, dest_of) -> tuple[str, str]:
+        """(new file, target template); Unsafe unless every value maps consistently."""
+        if not self.files:
+            raise Unsafe(f"{self.path}: no Dockerfile matches")
+        dests = {p: dest_of(p) for p in self.files}
+        if any(d is None for d in dests.values()):
+            left = sorted(p for p, d in dests.items() if d is None)[0]
+            raise Unsafe(f"{self.path}: {left} is not merged with the others")
+        if len({d.path for d in dests.values()}) != 1:
+            raise Unsafe(f"{self.path}: the files it can name end in different merged files")
+        d = next(iter(dests.values()))
+        name = target_name(self.path, d.common)
+        for p, v in self.files.items():
+            if name.replace(self.expr, v) != d.names[p]:
+                raise Unsafe(f"{self.path}: target of {p} is {d.names[p]}, not {name.replace(self.expr, v)}")
+        return d.path, name
+
+
+# -- shell-like text ---------------------------------------------------------
+
+def shell_refs(path: str, kind: str, text: str, members: set[str], exists, matrix_of=None) -> list[Ref]:
+    low = posixpath.basename(path).lower()
+    if kind == disc.WORKFLOW or kind == disc.YAML:
+        bases = [""]
+    elif low in ("makefile", "gnumakefile", "justfile") or low.endswith(".mk"):
+        bases = [dirname(path)]
+    else:
+        bases = ["", dirname(path)] if dirname(path) else [""]
+    out = []
+    for c in shell.commands(text):
+        line = text.count("\n", 0, c.start) + 1
+        fv = shell.file_value(c)
+        ctx = c.context.value if c.context else None
+        ref = Ref(path, line, [])
+        spans = [t for t in (c.file, c.context) if t]
+        ref.spans = [(t.start, t.end) for t in spans]
+        implicit = fv is None
+        raw = fv if fv is not None else (ctx + "/Dockerfile" if ctx and ctx != "-" else None)
+        if raw is None:
+            continue
+        templated = bool(shell.TEMPLATE.search(raw))
+        matrix = templated and "${{" in raw and matrix_of is not None and all(
+            e.replace(" ", "").startswith("${{matrix.") for e in shell.TEMPLATE.findall(raw))
+        if templated and not matrix:
+            pat = wildcard(raw)
+            ref.files = sorted({m for b in bases for m in members if _fn(m, norm(b, pat))})
+            ref.problem = f"{ref.where()}: the Dockerfile path {raw} is computed when the command runs"
+            if ref.files:
+                out.append(ref)
+            continue
+        base = None
+        if not templated:
+            for b in bases:
+                if norm(b, raw) in members:
+                    base = b
+                    break
+            if base is None:
+                continue
+            ref.files = [norm(base, raw)]
+            if ctx and ctx != "-":
+                ref.contexts[ref.files[0]] = norm(base, ctx)
+        else:
+            base = ""
+            var = EXPR.search(raw).group(0).replace(" ", "")[len("${{matrix."):-2]
+            values = matrix_of(c.start, var)
+            try:
+                tpl = Template(norm(base, raw), values, members)
+            except Unsafe as exc:
+                pat = wildcard(raw)
+                ref.files = sorted(m for m in members if _fn(m, norm(base, pat)))
+                ref.problem = f"{ref.where()}: {exc}"
+                if ref.files:
+                    out.append(ref)
+                continue
+            ref.files = sorted(tpl.files)
+            if ctx:
+                for p, v in tpl.files.items():
+                    ref.contexts[p] = norm(base, ctx.replace(tpl.expr, v)) if tpl.expr in ctx else norm(base, ctx)
+        if c.problem:
+            ref.problem = f"{ref.where()}: {c.problem}"
+        elif shell.target_value(c) and templated:
+            ref.problem = f"{ref.where()}: --target together with a templated path"
+        else:
+            ref.rewrite = _shell_rewrite(c, ref, base, implicit, tpl if templated else None)
+        out.append(ref)
+    return out
+
+
+def _fn(path: str, pattern: str) -> bool:
+    import fnmatch
+    return fnmatch.fnmatchcase(path, pattern)
+
+
+def _shell_rewrite(c: shell.Command, ref: Ref, base: str, implicit: bool, tpl):
+    def rewrite(dest_of):
+        if tpl is not None:
+            new_path, name = tpl.target(dest_of)
+        else:
+            d = dest_of(ref.files[0])
+            if d is None:
+                raise Unsafe(f"{ref.where()}: not merged")
+            new_path, name = d.path, map_target(d, ref.files[0], shell.target_value(c))
+        newf = relto(new_path, base)
+        edits = []
+        if implicit:
+            edits.append(Edit(ref.path, c.end_kw, c.end_kw, f" -f {newf} --target {name}"))
+            return edits
+        if c.file_eq:
+            edits.append(Edit(ref.path, c.file.start, c.file.end, quote_like(c.file.raw, "--file=" + newf)))
+        else:
+            edits.append(Edit(ref.path, c.file.start, c.file.end, quote_like(c.file.raw, newf)))
+        if c.target is not None:
+            raw = ("--target=" + name) if c.target_eq else name
+            edits.append(Edit(ref.path, c.target.start, c.target.end, quote_like(c.target.raw, raw)))
+        else:
+            edits.append(Edit(ref.path, c.file.end, c.file.end, f" --target {name}"))
+        return edits
+    return rewrite
+
+
+# -- workflows ---------------------------------------------------------------
+
+def workflow_matrix(doc):
+    """offset -> (var -> values or None) for the job holding that offset."""
+    root = doc.docs[0] if doc.docs else None
+    jobs = get(root, "jobs")
+
+    def matrix_of(offset: int, var: str):
+        for _, job in items(jobs):
+            if job.start_mark.index <= offset <= job.end_mark.index:
+                m = get(get(job, "strategy"), "matrix")
+                if not isinstance(m, MappingNode):
+                    return None
+                vals = get(m, var)
+                out = []
+                if vals is not None:
+                    if not isinstance(vals, SequenceNode) or not all(isinstance(v, ScalarNode) for v in vals.value):
+                        return None
+                    out = [v.value for v in vals.value]
+                inc = get(m, "include")
+                if isinstance(inc, SequenceNode):
+                    for e in inc.value:
+                        v = get(e, var)
+                        if isinstance(v, ScalarNode) and v.value not in out:
+                            out.append(v.value)
+                        elif v is not None and not isinstance(v, ScalarNode):
+                            return None
+                return out or None
+        return None
+    return matrix_of
+
+
+def action_refs(doc, members: set[str], matrix_of) -> list[Ref]:
+    """docker/build-push-action steps (`file:`, `context:`, `target:`)."""
+    root = doc.docs[0] if doc.docs else None
+    out = []
+    for _, job in items(get(root, "jobs")):
+        steps = get(job, "steps")
+        if not isinstance(steps, SequenceNode):
+            continue
+        for step in steps.value:
+            uses = scalar(get(step, "uses")) or ""
+            if not uses.startswith("docker/build-push-action"):
+                continue
+            w = get(step, "with")
+            fnode, cnode, tnode = get(w, "file"), get(w, "context"), get(w, "target")
+            ctx = scalar(cnode) or "."
+            raw = scalar(fnode) if fnode is not None else norm(ctx, "Dockerfile")
+            if raw is None:
+                continue
+            line = step.start_mark.line + 1
+            ref = Ref(doc.path, line, [], spans=[(n.start_mark.index, n.end_mark.index) for n in (fnode, cnode) if n])
+            target = scalar(tnode)
+            tpl = None
+            if "${{" in raw:
+                m = re.fullmatch(r".*\$\{\{\s*matrix\.(\w+)\s*\}\}.*", raw)
+                try:
+                    if not m or len(EXPR.findall(raw)) != 1:
+                        raise Unsafe(f"the path {raw} is computed when the workflow runs")
+                    tpl = Template(norm("", raw), matrix_of(step.start_mark.index, m.group(1)), members)
+                    ref.files = sorted(tpl.files)
+                    if target:
+                        raise Unsafe("target: together with a templated file:")
+                except Unsafe as exc:
+                    ref.files = sorted(mm for mm in members if _fn(mm, norm("", wildcard(raw))))
+                    ref.problem = f"{ref.where()}: {exc}"
+                    if ref.files:
+                        out.append(ref)
+                    continue
+                for p, v in tpl.files.items():
+                    ref.contexts[p] = norm(ctx.replace(tpl.expr, v))
+            else:
+                p = norm(raw)
+                if p not in members:
+                    continue
+                ref.files = [p]
+                ref.contexts[p] = norm(ctx)
+            if w is not None and not isinstance(w, MappingNode) or (w is not None and w.flow_style):
+                ref.problem = f"{ref.where()}: with: is not a block mapping"
+            elif w is None:
+                ref.problem = f"{ref.where()}: no with: block"
+            else:
+                ref.rewrite = _action_rewrite(doc, ref, w, fnode, tnode, target, tpl)
+            out.append(ref)
+    return out
+
+
+def _action_rewrite(doc, ref, w, fnode, tnode, target, tpl):
+    def rewrite(dest_of):
+        if tpl is not None:
+            new_path, name = tpl.target(dest_of)
+        else:
+            d = dest_of(ref.files[0])
+            if d is None:
+                raise Unsafe(f"{ref.where()}: not merged")
+            new_path, name = d.path, map_target(d, ref.files[0], target)
+        edits = []
+        if fnode is not None:
+            edits.append(doc.replace_node(fnode, render_scalar(new_path)))
+        else:
+            edits.append(doc.add_entry(w, "file", new_path))
+        if tnode is not None:
+            edits.append(doc.replace_node(tnode, render_scalar(name)))
+        else:
+            edits.append(doc.add_entry(w, "target", name))
+        return edits
+    return rewrite
+
+
+# -- compose -----------------------------------------------------------------
+
+def compose_refs(doc, members: set[str]) -> list[Ref]:
+    from ..compose import services
+
+    out = []
+    here = dirname(doc.path)
+    for name, _, svc in services(doc):
+        b = get(svc, "build")
+        if b is None:
+            continue
+        line = b.start_mark.line + 1
+        if isinstance(b, ScalarNode):
+            ctx, dnode, tnode = b.value, None, None
+        elif isinstance(b, MappingNode):
+            ctx = scalar(get(b, "context")) or "."
+            dnode, tnode = get(b, "dockerfile"), get(b, "target")
+            if get(b, "dockerfile_inline") is not None:
+                continue
+        else:
+            continue
+        if "://" in ctx or ctx.startswith("git@"):
+            continue
+        dfile = scalar(dnode) if dnode is not None else "Dockerfile"
+        ref = Ref(doc.path, line, [], spans=[(b.start_mark.index, b.end_mark.index)])
+        raw = norm(here, ctx, dfile) if not posixpath.isabs(dfile) else None
+        if raw is None:
+            continue
+        if "$" in raw:
+            ref.files = sorted(m for m in members if _fn(m, wildcard(raw)))
+            ref.problem = f"{ref.where()}: service {name} builds a path computed from variables"
+            if ref.files:
+                out.append(ref)
+            continue
+        if raw not in members:
+            continue
+        ref.files = [raw]
+        ref.contexts[raw] = norm(here, ctx)
+        ref.rewrite = _compose_rewrite(doc, ref, b, norm(here, ctx), dnode, tnode)
+        out.append(ref)
+    return out
+
+
+def _compose_rewrite(doc, ref, b, ctxdir, dnode, tnode):
+    def rewrite(dest_of):
+        d = dest_of(ref.files[0])
+        if d is None:
+            raise Unsafe(f"{ref.where()}: not merged")
+        name = map_target(d, ref.files[0], scalar(tnode))
+        newf = relto(d.path, ctxdir)
+        if isinstance(b, ScalarNode):
+            text = (f"{{context: {doc.span(b)}, dockerfile: {render_scalar(newf)}, "
+                    f"target: {render_scalar(name)}}}")
+            return [doc.replace_node(b, text)]
+        if b.flow_style:
+            raise Unsafe(f"{ref.where()}: build: is a flow mapping")
+        edits = []
+        if dnode is not None:
+            edits.append(doc.replace_node(dnode, render_scalar(newf)))
+        else:
+            edits.append(doc.add_entry(b, "dockerfile", newf))
+        if tnode is not None:
+            edits.append(doc.replace_node(tnode, render_scalar(name)))
+        else:
+            edits.append(doc.add_entry(b, "target", name))
+        return edits
+    return rewrite
+
+
+# -- Python ------------------------------------------------------------------
+
+def python_refs(doc, members: set[str]) -> list[Ref]:
+    from .pyrefs import find
+    return find(doc, members)
+
+
+# -- mentions nobody claimed ---------------------------------------------------
+
+MENTION = re.compile(r"[\w.${}()/@-]*(?:[Dd]ockerfile|[Cc]ontainerfile|DOCKERFILE)[\w.${}-]*")
+DOCS = (".md", ".rst", ".txt", ".adoc", ".html", ".markdown")
+
+
+def mentions(path: str, text: str, members: set[str], claimed: list[tuple[int, int]]):
+    """(member, line, token) for every unclaimed mention of a member's path."""
+    bases = ["", dirname(path)] if dirname(path) else [""]
+    claimed = sorted(claimed)
+    for m in MENTION.finditer(text):
+        s = m.start()
+        if any(a <= s < b for a, b in claimed):
+            continue
+        tok = m.group(0).strip("./") if m.group(0).startswith("./") else m.group(0)
+        if "$" in tok or "{" in tok:
+            pat = wildcard(EXPR.sub("*", tok))
+            hit = {mm for b in bases for mm in members if _fn(mm, norm(b, pat))} if pat.strip("*/") else set()
+        else:
+            hit = {norm(b, tok) for b in bases} & members
+        for h in sorted(hit):
+            yield h, text.count("\n", 0, s) + 1, m.group(0)
