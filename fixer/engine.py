@@ -10,8 +10,9 @@ from .codemod import Codemod, Finding, Skip
 from .config import Settings
 from .dockerdoc import Dockerfile
 from .helm import HelmTemplate
+from .helm import preserves_actions as helm_preserves
 from .text import DecodeError, EditConflict, TextFile, apply_edits, decode
-from .validate import validate
+from .validate import LOST_ACTION, validate
 from .yamldoc import ParseError, YamlFile
 
 class PythonFile(TextFile):
@@ -82,6 +83,7 @@ class Workspace:
     def __init__(self):
         self.files: dict[str, FileState] = {}
         self.all_paths: set[str] = set()      # every path in the source, infra or not
+        self.charts: set[str] = set()         # Helm chart directories (new files there are templates)
 
     def add(self, path, kind, mode, text, bom):
         self.files[path] = FileState(path, kind, mode, text, bom, original=text)
@@ -102,7 +104,7 @@ class Workspace:
     def set_text(self, path: str, text: str | None, kind: str | None = None) -> None:
         st = self.files.get(path)
         if st is None:
-            k = kind or disc.name_kind(path, set()) or disc.content_kind(text or "")
+            k = kind or disc.name_kind(path, self.charts) or disc.content_kind(text or "")
             st = self.files[path] = FileState(path, k, "100644", None, original=None)
             self.all_paths.add(path)
         st.text = text
@@ -188,6 +190,7 @@ class Engine:
         entries = source.entries()
         self.ws.all_paths = {p for p, _, _ in entries}
         charts = disc.chart_dirs_of([p for p, _, _ in entries])
+        self.ws.charts = charts
         wanted_kinds = {k for cm in self.codemods for k in cm.kinds}
         reported_dirs: set[str] = set()
         for path, mode, size in entries:
@@ -278,13 +281,17 @@ class Engine:
                 f.status, f.note = "dropped", "its edits overlap another fix"
                 active.remove(f)
             bad: dict[str, str] = {}
+            moved = self._actions_moved(new_texts)
             for path, new in new_texts.items():
                 st = self.ws.files.get(path)
                 old = st.text if st else None
                 if new is None or new == old:
                     continue
-                kind = st.kind if st else (disc.name_kind(path, set()) or disc.content_kind(new))
+                kind = st.kind if st else (disc.name_kind(path, self.ws.charts) or disc.content_kind(new))
                 reason = validate(kind, path, old, new)
+                if reason == LOST_ACTION and moved:
+                    # the action moved to another template changed in this round
+                    reason = validate(kind, path, old, new, check_actions=False)
                 if reason:
                     bad[path] = reason
             if not bad:
@@ -305,6 +312,21 @@ class Engine:
             if new != old:
                 cs.changes[path] = (old, new)
                 self.ws.set_text(path, new)
+
+    def _actions_moved(self, new_texts: dict[str, str | None]) -> bool:
+        """True when the Helm templates changed in this round, taken together, keep every
+        template action they had (an action may move from one template to another)."""
+        old_texts, news = [], []
+        for path, new in new_texts.items():
+            st = self.ws.files.get(path)
+            kind = st.kind if st else disc.name_kind(path, self.ws.charts)
+            if kind != disc.HELM:
+                continue
+            if st is not None and st.text is not None:
+                old_texts.append(st.text)
+            if new is not None:
+                news.append(new)
+        return helm_preserves("\n".join(old_texts), "\n".join(news))
 
     def _apply(self, findings: list[Finding]):
         """New text per path; findings whose edits conflict are returned apart."""

@@ -7,6 +7,9 @@ from collections import Counter
 from .yamldoc import YamlFile
 
 ACTION = re.compile(r"\{\{.*?\}\}", re.S)
+_INDENT = re.compile(r"\|\s*n?indent\s+\d+\s*-?\}\}$")
+_KEY_BEFORE = re.compile(r"^[ \t]*(?:- )?[^#{}\s][^#{}]*:[ \t]+$")
+_ACTION_LINE = re.compile(r"^([ \t]*)(x[x \t]*?)(?:[ \t]+#.*)?[ \t]*$")
 
 
 def actions(text: str) -> list[re.Match]:
@@ -25,15 +28,24 @@ def mask(text: str) -> str:
         for i in range(s, e):
             if chars[i] not in "\r\n":
                 chars[i] = "x"
+    # `key: {{- include … | nindent 4 }}` renders a block on the following lines: the
+    # action becomes a comment, so `key:` opens the block that follows it
+    for m in actions(text):
+        a = m.group(0)
+        if a.startswith("{{-") and _INDENT.search(a) and "\n" not in a:
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            if _KEY_BEFORE.match(text[line_start:m.start()]):
+                chars[m.start()] = "#"
     masked = "".join(chars)
     # lines made only of actions (and spaces) turn into comments
     out = []
     pos = 0
     for line in masked.splitlines(keepends=True):
         body = line.rstrip("\r\n")
-        stripped = body.strip(" \t")
-        if stripped and set(stripped) == {"x"} and _all_action(text, pos, pos + len(body)):
-            lead = len(body) - len(body.lstrip(" \t"))
+        # only actions, perhaps followed by a YAML comment: `{{- end }}  # tidy`
+        m = _ACTION_LINE.match(body)
+        if m and _all_action(text, pos + m.start(2), pos + m.end(2)):
+            lead = m.start(2)
             body = body[:lead] + "#" + body[lead + 1:]
             line = body + line[len(body):]
         out.append(line)
