@@ -73,14 +73,33 @@ def ports(doc, stage) -> list[int]:
 
 def health_path(doc, ctx, port: int) -> tuple[str, int] | None:
     """(path, port) of an HTTP health endpoint the repository shows for this image."""
+    idx = _health_index(ctx)
+    found = idx["compose"].get(posixpath.normpath(doc.path))
+    if found:
+        return found
+    if port in idx["k8s"]:
+        return idx["k8s"][port], port
     here = posixpath.dirname(doc.path)
+    for path, route in idx["python"]:
+        if not here or path.startswith(here + "/"):
+            return route, port
+    return None
+
+
+def _health_index(ctx) -> dict:
+    """Health endpoints the repository shows, gathered once per run."""
+    if "health-index" in ctx.shared:
+        return ctx.shared["health-index"]
+    compose: dict[str, tuple[str, int]] = {}
     for comp in ctx.documents(("compose",)):
+        if "healthcheck" not in comp.text:
+            continue
         try:
             data = yaml.safe_load(comp.text)
         except yaml.YAMLError:
             continue
         services = data.get("services") if isinstance(data, dict) else None
-        for svc in (services or {}).values():
+        for svc in (services or {}).values() if isinstance(services, dict) else ():
             if not isinstance(svc, dict) or "build" not in svc:
                 continue
             build = svc["build"]
@@ -89,31 +108,32 @@ def health_path(doc, ctx, port: int) -> tuple[str, int] | None:
             if not isinstance(context, str) or not isinstance(dfile, str):
                 continue
             target = posixpath.normpath(posixpath.join(posixpath.dirname(comp.path), context, dfile))
-            if target != posixpath.normpath(doc.path):
-                continue
             test = (svc.get("healthcheck") or {}).get("test")
             text = " ".join(map(str, test)) if isinstance(test, list) else str(test or "")
             m = _URL.search(text)
             if m and m.group(2):
-                return m.group(2), int(m.group(1) or 80)
-    for k8s in ctx.documents(("k8s",)):
-        for m in re.finditer(r"httpGet:\s*\n((?:[ \t]+.*\n?){1,6})", k8s.text):
+                compose.setdefault(target, (m.group(2), int(m.group(1) or 80)))
+    k8s: dict[int, str] = {}
+    for doc in ctx.documents(("k8s",)):
+        if "httpGet" not in doc.text:
+            continue
+        for m in re.finditer(r"httpGet:\s*\n((?:[ \t]+.*\n?){1,6})", doc.text):
             block = m.group(1)
             pm = re.search(r"^\s*path:\s*['\"]?(/[^\s'\"]*)", block, re.M)
             qm = re.search(r"^\s*port:\s*['\"]?(\d+)", block, re.M)
-            if pm and qm and int(qm.group(1)) == port and re.search(r"health|ready|live|ping", pm.group(1)):
-                return pm.group(1), port
+            if pm and qm and re.search(r"health|ready|live|ping", pm.group(1)):
+                k8s.setdefault(int(qm.group(1)), pm.group(1))
+    python: list[tuple[str, str]] = []
     for py in ctx.documents(("python",)):
-        if here and not py.path.startswith(here + "/"):
-            continue
-        if not re.search(r"^app\s*=\s*(Flask|FastAPI|Quart|Sanic)\(", py.text, re.M):
+        if "app" not in py.text or not re.search(r"^app\s*=\s*(Flask|FastAPI|Quart|Sanic)\(", py.text, re.M):
             continue
         if re.search(r"url_prefix|root_path|APPLICATION_ROOT|SCRIPT_NAME", py.text):
             continue
         m = _ROUTE.search(py.text)
         if m:
-            return m.group(1), port
-    return None
+            python.append((py.path, m.group(1)))
+    ctx.shared["health-index"] = idx = {"compose": compose, "k8s": k8s, "python": python}
+    return idx
 
 
 def probe(have: set[str], port: int, path: str | None) -> list[str] | None:
