@@ -95,7 +95,9 @@ class K8sResources(Codemod):
     examples = [Example("k8s/cron.yaml", BEFORE, AFTER)]
 
     def run(self, ctx):
-        for doc in ctx.documents(("k8s", "helm")):
+        for doc in ctx.documents(("k8s",), needles=("containers",)):
+            yield from ctx.guard(self, doc, self.fix)
+        for doc in ctx.documents(("helm",)):
             yield from ctx.guard(self, doc, self.fix)
 
     def fix(self, doc, ctx):

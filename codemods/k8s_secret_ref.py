@@ -118,7 +118,7 @@ class K8sSecretRef(Codemod):
     ]
 
     def run(self, ctx):
-        for doc in ctx.documents(("k8s",)):
+        for doc in ctx.documents(("k8s",), needles=("env",)):
             yield from ctx.guard(self, doc, self.fix)
         charts: dict[str, list] = {}
         for doc in ctx.documents(("helm",)):

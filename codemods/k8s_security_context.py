@@ -100,7 +100,9 @@ class K8sSecurityContext(Codemod):
     examples = [Example("k8s/web.yaml", DEPLOY, DEPLOY_FIXED), Example("k8s/agent.yaml", AGENT)]
 
     def run(self, ctx):
-        for doc in ctx.documents(("k8s", "helm")):
+        for doc in ctx.documents(("k8s",), needles=("containers",)):
+            yield from ctx.guard(self, doc, self.fix)
+        for doc in ctx.documents(("helm",)):
             yield from ctx.guard(self, doc, self.fix)
 
     def fix(self, doc, ctx):

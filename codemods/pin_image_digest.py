@@ -69,7 +69,7 @@ class PinImageDigest(Codemod):
 
     def run(self, ctx):
         sites = []
-        for doc in ctx.documents(self.kinds):
+        for doc in ctx.documents(self.kinds, needles=("image", "FROM", "from", "COPY", "docker://")):
             found = ctx.guard(self, doc, lambda d, c: SITES[d.kind](d))
             sites.extend((doc, s) for s in found)
         verify = bool(ctx.settings.get("verify_pins") or ctx.settings.get("update_pins"))

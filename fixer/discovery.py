@@ -147,10 +147,19 @@ def name_kind(path: str, chart_dirs: set[str]) -> str | None:
     return None
 
 
+_KINDS = re.compile(r"^kind\s*:\s*[\"']?([A-Za-z]+)", re.M)
+
+
+def only_crds(text: str) -> bool:
+    """Every resource in the file is a CustomResourceDefinition (no codemod edits those)."""
+    kinds = _KINDS.findall(text)
+    return bool(kinds) and all(k == "CustomResourceDefinition" for k in kinds)
+
+
 def content_kind(text: str) -> str:
     """Kind of a YAML file that its name does not reveal."""
     if _TOP_APIVERSION.search(text) and _TOP_KIND.search(text):
-        return K8S
+        return YAML if only_crds(text) else K8S
     if _TOP_SERVICES.search(text):
         return COMPOSE
     return YAML

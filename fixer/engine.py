@@ -136,10 +136,16 @@ class Context:
     def offline(self) -> bool:
         return self.settings.offline
 
-    def documents(self, kinds: Iterable[str]) -> Iterable[TextFile]:
+    def documents(self, kinds: Iterable[str], needles: tuple[str, ...] = ()) -> Iterable[TextFile]:
+        """Documents of these kinds; with needles, only those whose text holds one
+        of them (a cheap filter before any parsing)."""
         for path in self.ws.paths(kinds):
             if path in self._bad_files:
                 continue
+            if needles:
+                text = self.ws.files[path].text or ""
+                if not any(n in text for n in needles):
+                    continue
             doc = self.ws.document(path)
             if doc is not None:
                 yield doc
@@ -238,6 +244,8 @@ class Engine:
                 kind = disc.content_kind(text)
                 if kind not in wanted_kinds:
                     continue
+            elif kind == disc.HELM and disc.only_crds(text):
+                continue
             self.ws.add(path, kind, mode, text, bom)
         self.processed = len(self.ws.files)
 

@@ -3,34 +3,41 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 
 from .yamldoc import YamlFile
 
 ACTION = re.compile(r"\{\{.*?\}\}", re.S)
 _INDENT = re.compile(r"\|\s*n?indent\s+\d+\s*-?\}\}$")
 _KEY_BEFORE = re.compile(r"^[ \t]*(?:- )?[^#{}\s][^#{}]*:[ \t]+$")
+_NOT_EOL = re.compile(r"[^\r\n]")
 _ACTION_LINE = re.compile(r"^([ \t]*)(x[x \t]*?)(?:[ \t]+#.*)?[ \t]*$")
 
 
-def actions(text: str) -> list[re.Match]:
-    return list(ACTION.finditer(text))
+@lru_cache(maxsize=512)
+def actions(text: str) -> tuple[re.Match, ...]:
+    return tuple(ACTION.finditer(text))
 
 
+@lru_cache(maxsize=512)
 def mask(text: str) -> str:
     """Same-length text where every action is YAML-neutral.
 
     Lines that hold only actions become comments; an action inside a line
     becomes a run of `x` (a plain scalar), so every offset is unchanged.
     """
+    found = actions(text)
+    if not found:
+        return text
     chars = list(text)
-    spans = [(m.start(), m.end()) for m in actions(text)]
-    for s, e in spans:
-        for i in range(s, e):
-            if chars[i] not in "\r\n":
-                chars[i] = "x"
+    inside = bytearray(len(text))
+    for m in found:
+        s, e = m.start(), m.end()
+        chars[s:e] = _NOT_EOL.sub("x", m.group(0))
+        inside[s:e] = b"\x01" * (e - s)
     # `key: {{- include … | nindent 4 }}` renders a block on the following lines: the
     # action becomes a comment, so `key:` opens the block that follows it
-    for m in actions(text):
+    for m in found:
         a = m.group(0)
         if a.startswith("{{-") and _INDENT.search(a) and "\n" not in a:
             line_start = text.rfind("\n", 0, m.start()) + 1
@@ -43,24 +50,14 @@ def mask(text: str) -> str:
     for line in masked.splitlines(keepends=True):
         body = line.rstrip("\r\n")
         # only actions, perhaps followed by a YAML comment: `{{- end }}  # tidy`
-        m = _ACTION_LINE.match(body)
-        if m and _all_action(text, pos + m.start(2), pos + m.end(2)):
+        m = _ACTION_LINE.match(body) if "x" in body else None
+        if m and all(inside[i] or text[i] in " \t" for i in range(pos + m.start(2), pos + m.end(2))):
             lead = m.start(2)
             body = body[:lead] + "#" + body[lead + 1:]
             line = body + line[len(body):]
         out.append(line)
         pos += len(line)
     return "".join(out)
-
-
-def _all_action(text: str, start: int, end: int) -> bool:
-    """True when every non-blank character of text[start:end] is inside an action."""
-    inside = [False] * (end - start)
-    for m in ACTION.finditer(text):
-        s, e = max(m.start(), start), min(m.end(), end)
-        for i in range(s, e):
-            inside[i - start] = True
-    return all(inside[i] or text[start + i] in " \t" for i in range(end - start))
 
 
 def action_multiset(text: str) -> Counter:

@@ -107,8 +107,13 @@ def plan_json(changesets: list[ChangeSet], skipped_files, errors, secrets) -> st
     mask = masker(secrets)
     out = []
     for cs in changesets:
-        paths = sorted(set(cs.changes) | {f.path for f in cs.findings} | {s.path for s in cs.skips})
-        for path in paths:
+        findings: dict[str, list] = {}
+        skips: dict[str, list] = {}
+        for f in cs.findings:
+            findings.setdefault(f.path, []).append(f)
+        for s in cs.skips:
+            skips.setdefault(s.path, []).append(s)
+        for path in sorted(set(cs.changes) | set(findings) | set(skips)):
             old, new = cs.changes.get(path, (None, None))
             out.append({
                 "codemod": cs.codemod.id,
@@ -117,8 +122,8 @@ def plan_json(changesets: list[ChangeSet], skipped_files, errors, secrets) -> st
                 "file": path,
                 "findings": [{"line": f.line, "message": mask(f.message), "check": f.check,
                               "status": f.status, "note": mask(f.note)}
-                             for f in cs.findings if f.path == path],
-                "skipped": [{"line": s.line, "reason": mask(s.reason)} for s in cs.skips if s.path == path],
+                             for f in findings.get(path, [])],
+                "skipped": [{"line": s.line, "reason": mask(s.reason)} for s in skips.get(path, [])],
                 "diff": mask(unified(path, old, new)) if path in cs.changes else "",
             })
     return json.dumps({"changes": out,

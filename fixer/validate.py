@@ -90,13 +90,14 @@ def _compose_validator():
     return jsonschema.Draft7Validator(schema)
 
 
-def compose_errors(text: str) -> set[str]:
+@lru_cache(maxsize=1024)
+def compose_errors(text: str) -> frozenset[str]:
     v = _compose_validator()
     out = set()
     for doc in _load_all(text):
         for e in v.iter_errors(doc):
             out.add(f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}")
-    return out
+    return frozenset(out)
 
 
 def _compose(path, old, new):
@@ -109,25 +110,52 @@ def _compose(path, old, new):
     return None
 
 
-def k8s_errors(text: str) -> set[str]:
-    import kubernetes_validate
-    from kubernetes_validate.utils import SchemaNotFoundError, InvalidSchemaError
-
-    version = kubernetes_validate.latest_version()
+@lru_cache(maxsize=1024)
+def k8s_errors(text: str) -> frozenset[str]:
+    """Schema errors of every resource (kubernetes-validate's strict schemas)."""
     out = set()
     for doc in _load_all(text):
         if not isinstance(doc, dict) or "kind" not in doc or "apiVersion" not in doc:
             continue
         docs = doc.get("items", []) if doc.get("kind") == "List" else [doc]
         for d in docs:
-            try:
-                kubernetes_validate.validate(d, version, strict=True)
-            except (SchemaNotFoundError, InvalidSchemaError):
+            if not isinstance(d, dict):
                 continue
-            except kubernetes_validate.ValidationError as exc:
-                where = "/".join(map(str, getattr(exc, "path", []) or []))
-                out.add(f"{d.get('kind')}/{where}: {getattr(exc, 'message', exc)}")
-    return out
+            v = _k8s_validator(str(d.get("kind")), str(d.get("apiVersion")))
+            if v is None:
+                continue
+            for e in v.iter_errors(d):
+                where = "/".join(map(str, e.absolute_path))
+                out.add(f"{d.get('kind')}/{where}: {e.message}")
+    return frozenset(out)
+
+
+@lru_cache(maxsize=None)
+def _k8s_schema_dir() -> tuple[str, object]:
+    from kubernetes_validate import utils
+
+    version = utils.latest_version()
+    folder = f"kubernetes-json-schema/v{version}-local-strict"
+    return folder, utils.schema_contents(f"{folder}/_definitions.json", version)
+
+
+@lru_cache(maxsize=None)
+def _k8s_validator(kind: str, api_version: str):
+    """A compiled validator per kind, or None for kinds without a schema (CRDs)."""
+    import re
+
+    import jsonschema
+    from kubernetes_validate import utils
+    from referencing import Registry, Resource
+
+    folder, definitions = _k8s_schema_dir()
+    api = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    try:
+        schema = utils.schema_contents(f"{folder}/{kind.lower()}-{api}.json", utils.latest_version())
+    except (FileNotFoundError, utils.InvalidSchemaError, utils.VersionNotSupportedError):
+        return None
+    registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
 def _k8s(path, old, new):

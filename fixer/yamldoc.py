@@ -40,7 +40,7 @@ class YamlFile(TextFile):
 
     def __init__(self, path: str, text: str, bom: bool = False):
         super().__init__(path, text, bom)
-        self._docs: list[Node] | None = None
+        self._docs: list[Node] | ParseError | None = None
 
     @property
     def source(self) -> str:
@@ -50,7 +50,12 @@ class YamlFile(TextFile):
     @property
     def docs(self) -> list[Node]:
         if self._docs is None:
-            self._docs = compose_all(self.source, self.path)
+            try:
+                self._docs = compose_all(self.source, self.path)
+            except ParseError as exc:
+                self._docs = exc
+        if isinstance(self._docs, ParseError):
+            raise self._docs
         return self._docs
 
     # -- reading -----------------------------------------------------------
