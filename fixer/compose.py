@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-from pathlib import Path
 
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
@@ -240,13 +239,8 @@ def read_side_file(ctx, path: str) -> str | None:
         return st.text or ""
     if not ctx.exists(path):
         return ""
-    root = getattr(ctx, "root", None)
-    if root is None:
-        return None
-    try:
-        raw = (Path(root) / path).read_bytes()
-        text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError):
+    text = ctx.read(path)
+    if text is None:
         return None
     ws.add(path, "", "100644", text, False)
     return text

@@ -1,6 +1,7 @@
 """Run codemods over a repository, each on the previous one's output."""
 from __future__ import annotations
 
+import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -71,6 +72,7 @@ class ChangeSet:
     findings: list[Finding] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)   # extra lines for the commit message
+    seconds: float = 0.0                              # time the codemod took, settling included
 
     @property
     def fixed(self) -> list[Finding]:
@@ -119,6 +121,7 @@ class Context:
         self.settings = settings
         self.root = root
         self.errors = errors
+        self.source = None                     # where files come from (set by the engine)
         self.shared: dict = {}                 # per-run state codemods may share
         self.secrets: set[str] = set()         # values masked in everything printed
         self.notes: dict[str, list[str]] = {}
@@ -152,6 +155,25 @@ class Context:
 
     def document(self, path: str) -> TextFile | None:
         return self.ws.document(path)
+
+    def read(self, path: str, limit: int = 1 << 20) -> str | None:
+        """Text of any file of the run's source (HEAD under `apply`, the working tree
+        under `plan`), as it stands between codemods; None when absent or unreadable."""
+        st = self.ws.files.get(path)
+        if st is not None:
+            return st.text
+        if self.source is None or path not in self.ws.all_paths:
+            return None
+        try:
+            raw = self.source.read(path)
+        except (OSError, KeyError):
+            return None
+        if len(raw) > limit:
+            return None
+        try:
+            return decode(raw, path)[0]
+        except DecodeError:
+            return None
 
     def exists(self, path: str) -> bool:
         return path in self.ws.all_paths or (path in self.ws.files and self.ws.files[path].text is not None)
@@ -193,6 +215,7 @@ class Engine:
 
     # -- loading -----------------------------------------------------------
     def load(self, source: disc.Source) -> None:
+        self.source = source
         entries = source.entries()
         self.ws.all_paths = {p for p, _, _ in entries}
         charts = disc.chart_dirs_of([p for p, _, _ in entries])
@@ -252,9 +275,11 @@ class Engine:
     # -- running -----------------------------------------------------------
     def run(self, root=None) -> list[ChangeSet]:
         ctx = Context(self.ws, self.settings, root, self.errors)
+        ctx.source = getattr(self, "source", None)
         self.ctx = ctx
         out = []
         for cm in self.codemods:
+            started = time.perf_counter()
             cs = ChangeSet(cm)
             results: list = []
             try:
@@ -268,6 +293,7 @@ class Engine:
                 (cs.skips if isinstance(r, Skip) else cs.findings).append(r)
             self._settle(cs)
             cs.notes = ctx.notes.get(cm.id, [])
+            cs.seconds = time.perf_counter() - started
             out.append(cs)
         return out
 

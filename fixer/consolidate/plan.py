@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import posixpath
-from pathlib import Path
 
 from .. import discovery as disc
 from ..codemod import Finding, Skip
@@ -34,6 +33,10 @@ class Repo:
                 ctx.error(doc.path, str(exc))
         self.paths = set(self.members)
         self.refs: list[R.Ref] = []
+        self.by_context: dict[str, list[Member]] = {}
+
+    def study(self):
+        """Find references and contexts (only needed when something may merge)."""
         self._find_refs()
         self.by_context: dict[str, list[Member]] = {}
         for m in self.members.values():
@@ -44,21 +47,7 @@ class Repo:
 
     # -- reading -------------------------------------------------------------
     def text(self, path: str) -> str | None:
-        st = self.ctx.ws.files.get(path)
-        if st is not None:
-            return st.text
-        if self.ctx.root is None:
-            return None
-        p = Path(self.ctx.root) / path
-        try:
-            if p.is_symlink() or not p.is_file() or p.stat().st_size > 1 << 20:
-                return None
-            raw = p.read_bytes()
-        except OSError:
-            return None
-        if b"\0" in raw[:8192]:
-            return None
-        return raw.decode("utf-8", "replace")
+        return self.ctx.read(path)
 
     def ignore(self, ctxdir: str) -> DockerIgnore:
         if ctxdir not in self._ignores:
@@ -78,7 +67,7 @@ class Repo:
             self.refs += self._safe(doc, wf)
         for doc in ctx.documents((disc.SCRIPT, disc.YAML)):
             self.refs += R.shell_refs(doc.path, doc.kind, doc.text, mset, ctx.exists)
-        for doc in ctx.documents((disc.PYTHON,)):
+        for doc in ctx.documents((disc.PYTHON,), needles=("ocker", "ontainerfile", "podman", "buildah")):
             self.refs += self._safe(doc, lambda d: R.python_refs(d, mset))
         claimed: dict[str, list] = {}
         for r in self.refs:
@@ -139,6 +128,10 @@ def run(codemod, ctx):
     outdir_opt = opts.get("output")
     filename = opts.get("filename", "Dockerfile")
     repo = Repo(ctx)
+    # contexts only split clusters further: nothing to merge without them, nothing with
+    if not clusters(list(repo.members.values()), threshold):
+        return
+    repo.study()
     eligible = []
     for path in sorted(repo.members):
         m = repo.members[path]
