@@ -11,6 +11,7 @@ ACTION = re.compile(r"\{\{.*?\}\}", re.S)
 _INDENT = re.compile(r"\|\s*n?indent\s+\d+\s*-?\}\}$")
 _KEY_BEFORE = re.compile(r"^[ \t]*(?:- )?[^#{}\s][^#{}]*:[ \t]+$")
 _NOT_EOL = re.compile(r"[^\r\n]")
+_OUTSIDE = re.compile(rb"\x00+")
 _ACTION_LINE = re.compile(r"^([ \t]*)(x[x \t]*?)(?:[ \t]+#.*)?[ \t]*$")
 
 
@@ -51,13 +52,21 @@ def mask(text: str) -> str:
         body = line.rstrip("\r\n")
         # only actions, perhaps followed by a YAML comment: `{{- end }}  # tidy`
         m = _ACTION_LINE.match(body) if "x" in body else None
-        if m and all(inside[i] or text[i] in " \t" for i in range(pos + m.start(2), pos + m.end(2))):
+        if m and _only_actions(text, inside, pos + m.start(2), pos + m.end(2)):
             lead = m.start(2)
             body = body[:lead] + "#" + body[lead + 1:]
             line = body + line[len(body):]
         out.append(line)
         pos += len(line)
     return "".join(out)
+
+
+def _only_actions(text: str, inside: bytearray, start: int, end: int) -> bool:
+    """Every character of text[start:end] outside an action is a space or tab."""
+    for run in _OUTSIDE.finditer(inside, start, end):
+        if text[run.start():run.end()].strip(" \t"):
+            return False
+    return True
 
 
 def action_multiset(text: str) -> Counter:

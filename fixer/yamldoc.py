@@ -252,10 +252,16 @@ def scalar(node: Node | None) -> str | None:
 
 
 def to_python(node: Node) -> Any:
-    """Plain Python value of a node (merge keys applied)."""
+    """Plain Python value of a node (merge keys applied).
+
+    Construction flattens merge keys in place, so it works on a copy: the
+    document's own nodes must keep pointing at the text.
+    """
+    import copy
+
     loader = yaml.SafeLoader("")
     try:
-        return loader.construct_document(node)
+        return loader.construct_document(copy.deepcopy(node))
     finally:
         loader.dispose()
 

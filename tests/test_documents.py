@@ -185,3 +185,11 @@ def test_masker_hides_values_not_names():
     assert mask("url: postgres://app:s3cr3t-db-pass@db/app") == "url: postgres://app:****@db/app"
     assert mask("image: postgres:16") == "image: postgres:16"
     assert mask("-      - DATABASE_URL=x:s3cr3t-db-pass@db") == "-      - DATABASE_URL=x:****@db"
+
+
+def test_to_python_leaves_the_nodes_alone():
+    doc = YamlFile("c.yml", "x: &a {p: 1}\ny:\n  <<: *a\n  q: 2\n")
+    y = get(doc.docs[0], "y")
+    before = [(k.value, v.start_mark.index) for k, v in y.value]
+    assert to_python(y) == {"p": 1, "q": 2}
+    assert [(k.value, v.start_mark.index) for k, v in y.value] == before
