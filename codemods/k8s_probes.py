@@ -4,7 +4,7 @@ from __future__ import annotations
 from yaml.nodes import MappingNode, SequenceNode
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.k8s import (Unsafe, add_entry, containers, hidden_pod_specs, parse_or_reason,
+from fixer.k8s import (may_hold_workload, Unsafe, add_entry, containers, hidden_pod_specs, parse_or_reason,
                        value_actions, workloads)
 from fixer.yamldoc import Raw, get, get_pair, scalar
 
@@ -87,10 +87,9 @@ class K8sProbes(Codemod):
                         "          ports: [{containerPort: 80}]\n")]
 
     def run(self, ctx):
-        for doc in ctx.documents(("k8s",), needles=("containers",)):
-            yield from ctx.guard(self, doc, self.fix)
-        for doc in ctx.documents(("helm",)):
-            yield from ctx.guard(self, doc, self.fix)
+        for doc in ctx.documents(("k8s", "helm"), needles=("containers", "template")):
+            if may_hold_workload(doc.text):
+                yield from ctx.guard(self, doc, self.fix)
 
     def fix(self, doc, ctx):
         if parse_or_reason(doc):

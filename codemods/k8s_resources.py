@@ -6,7 +6,7 @@ import re
 from yaml.nodes import MappingNode
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.k8s import (Unsafe, add_entries, add_entry, containers, hidden_pod_specs, ordered,
+from fixer.k8s import (may_hold_workload, Unsafe, add_entries, add_entry, containers, hidden_pod_specs, ordered,
                        parse_or_reason, value_actions, values_defaults, workloads)
 from fixer.yamldoc import get, get_pair, scalar
 
@@ -95,10 +95,9 @@ class K8sResources(Codemod):
     examples = [Example("k8s/cron.yaml", BEFORE, AFTER)]
 
     def run(self, ctx):
-        for doc in ctx.documents(("k8s",), needles=("containers",)):
-            yield from ctx.guard(self, doc, self.fix)
-        for doc in ctx.documents(("helm",)):
-            yield from ctx.guard(self, doc, self.fix)
+        for doc in ctx.documents(("k8s", "helm"), needles=("containers", "template")):
+            if may_hold_workload(doc.text):
+                yield from ctx.guard(self, doc, self.fix)
 
     def fix(self, doc, ctx):
         if parse_or_reason(doc):

@@ -211,7 +211,7 @@ class K8sSecretRef(Codemod):
         existing = None          # (doc, resource, name text)
         names = set()
         for d in docs:
-            if parse_or_reason(d):
+            if "Secret" not in d.text or parse_or_reason(d):
                 continue
             for res in resources(d):
                 if scalar(get(res, "kind")) != "Secret":
@@ -226,6 +226,8 @@ class K8sSecretRef(Codemod):
                     existing = (d, res, ntext)
         regular, hooks = [], []
         for d in docs:
+            if "env" not in d.text:
+                continue
             reason = parse_or_reason(d)
             if reason:
                 if "env:" in d.text:
@@ -264,6 +266,8 @@ class K8sSecretRef(Codemod):
 
     def _values_defaults(self, ctx, chart, entries):
         """A secret default in values.yaml stays in the chart: report it (masked)."""
+        if not entries:
+            return
         vpath = join(chart, "values.yaml")
         vdoc = ctx.document(vpath)
         if vdoc is None or parse_or_reason(vdoc):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.k8s import (Unsafe, add_entries, add_entry, append_item, containers, hidden_pod_specs,
+from fixer.k8s import (may_hold_workload, Unsafe, add_entries, add_entry, append_item, containers, hidden_pod_specs,
                        ordered, parse_or_reason, privileged_node_agent,
                        value_actions, values_defaults, workloads)
 from fixer.yamldoc import Flow, get, has_own, scalar
@@ -100,10 +100,9 @@ class K8sSecurityContext(Codemod):
     examples = [Example("k8s/web.yaml", DEPLOY, DEPLOY_FIXED), Example("k8s/agent.yaml", AGENT)]
 
     def run(self, ctx):
-        for doc in ctx.documents(("k8s",), needles=("containers",)):
-            yield from ctx.guard(self, doc, self.fix)
-        for doc in ctx.documents(("helm",)):
-            yield from ctx.guard(self, doc, self.fix)
+        for doc in ctx.documents(("k8s", "helm"), needles=("containers", "template")):
+            if may_hold_workload(doc.text):
+                yield from ctx.guard(self, doc, self.fix)
 
     def fix(self, doc, ctx):
         reason = parse_or_reason(doc)

@@ -1,8 +1,12 @@
 """pin-image-digest: pin image references to the digest their tag points to today."""
 from __future__ import annotations
 
+import re
+
 from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer.imagerefs import SITES
+
+_LITERAL_IMAGE = re.compile(r"^[ \t-]*image:[ \t]*[\"']?[^\s{\"'][^{\n]*$", re.M)
 
 CHECKS = {
     "dockerfile": "hadolint:DL3007",
@@ -70,6 +74,8 @@ class PinImageDigest(Codemod):
     def run(self, ctx):
         sites = []
         for doc in ctx.documents(self.kinds, needles=("image", "FROM", "from", "COPY", "docker://")):
+            if doc.kind == "helm" and not _LITERAL_IMAGE.search(doc.text):
+                continue  # every image is templated: nothing to pin, no need to parse
             found = ctx.guard(self, doc, lambda d, c: SITES[d.kind](d))
             sites.extend((doc, s) for s in found)
         verify = bool(ctx.settings.get("verify_pins") or ctx.settings.get("update_pins"))

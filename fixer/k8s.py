@@ -18,6 +18,7 @@ POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "J
                       "ReplicationController"}
 WORKLOAD_KINDS = POD_TEMPLATE_KINDS | {"Pod", "CronJob"}
 JOB_KINDS = {"Job", "CronJob"}
+_WORKLOAD_KIND = re.compile(r"^\s*kind:\s*[\"']?(?:" + "|".join(sorted(WORKLOAD_KINDS)) + r"|\{\{)", re.M)
 
 _CONTROL = re.compile(r"^\{\{-?\s*(if|else|end|with|range|define|block|/\*)\b")
 _OPEN = re.compile(r"^\{\{-?\s*(if|with|range|define|block)\b")
@@ -96,6 +97,11 @@ def pod_spec_of(res: MappingNode, kind: str) -> MappingNode | None:
     else:
         spec = get(get(get(res, "spec"), "template"), "spec")
     return spec if isinstance(spec, MappingNode) else None
+
+
+def may_hold_workload(text: str) -> bool:
+    """Cheap test before parsing: a workload kind (or a templated kind) appears."""
+    return _WORKLOAD_KIND.search(text) is not None
 
 
 def hidden_pod_specs(doc) -> Iterator[tuple[int, str]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any, Iterator
 
 import yaml
@@ -26,8 +27,15 @@ class ParseError(Exception):
 
 
 def compose_all(text: str, path: str = "") -> list[Node]:
+    """Composed documents of `text`. Parses are shared (a codemod, the validation of
+    its output, the next codemod): nodes are never changed after composing."""
+    return list(_compose_cached(text))
+
+
+@lru_cache(maxsize=256)
+def _compose_cached(text: str) -> tuple[Node, ...]:
     try:
-        return [d for d in yaml.compose_all(text, Loader=_Loader) if d is not None]
+        return tuple(d for d in yaml.compose_all(text, Loader=_Loader) if d is not None)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
