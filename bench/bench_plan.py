@@ -55,8 +55,9 @@ def generate(root: Path, n: int) -> None:
 
 def run(root: Path, extra: list[str]) -> tuple[float, float, int]:
     t = time.perf_counter()
+    env = dict(os.environ, XDG_CACHE_HOME=tempfile.mkdtemp(prefix="fixer-bench-cache-"))
     proc = subprocess.run([sys.executable, "-m", "fixer.cli", "plan", str(root), "--offline",
-                           "--format", "json", *extra], capture_output=True)
+                           "--format", "json", *extra], capture_output=True, env=env)
     wall = time.perf_counter() - t
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     if proc.returncode not in (0, 1):
