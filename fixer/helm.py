@@ -5,7 +5,7 @@ import re
 from collections import Counter
 from functools import lru_cache
 
-from .yamldoc import YamlFile
+from .yamldoc import ParseError, YamlFile
 
 ACTION = re.compile(r"\{\{.*?\}\}", re.S)
 _INDENT = re.compile(r"\|\s*n?indent\s+\d+\s*-?\}\}$")
@@ -95,3 +95,11 @@ class HelmTemplate(YamlFile):
     def has_action(self, start: int, end: int) -> bool:
         """Whether any template action overlaps text[start:end]."""
         return any(m.start() < end and m.end() > start for m in actions(self.text))
+
+    @property
+    def docs(self):
+        try:
+            return super().docs
+        except ParseError as exc:
+            raise ParseError(f"Helm template left alone: not YAML once its actions are masked "
+                             f"({str(exc).removeprefix('invalid YAML ')})") from None
