@@ -27,14 +27,15 @@ def unified(path: str, old: str | None, new: str | None) -> str:
 
 
 def masker(secrets: Iterable[str]):
-    """Hide secret values: every whole-token occurrence (`pw` in `a:pw@b`, `KEY: pw`),
-    but not a word that merely contains it or a name such as `postgres:16`."""
+    """Hide secret values where they are values: after `=`, `: `, `:` (a URL's
+    `user:pw@`) or a quote, as a whole token. A word that merely equals a weak
+    password (a service or target called `postgres`) stays readable."""
     import re
 
     values = sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True)
     if not values:
         return lambda text: text
-    pattern = re.compile(r"(?<![A-Za-z0-9_.-])(?:" + "|".join(map(re.escape, values)) +
+    pattern = re.compile(r"(?:(?<=[=:\"'])|(?<=: )|(?<==\s))(?:" + "|".join(map(re.escape, values)) +
                          r")(?![A-Za-z0-9_.:/-])")
 
     def mask(text: str) -> str:

@@ -193,3 +193,13 @@ def test_to_python_leaves_the_nodes_alone():
     before = [(k.value, v.start_mark.index) for k, v in y.value]
     assert to_python(y) == {"p": 1, "q": 2}
     assert [(k.value, v.start_mark.index) for k, v in y.value] == before
+
+
+def test_masker_keeps_names_that_equal_a_weak_password():
+    from fixer.report import masker
+
+    mask = masker({"postgres"})
+    assert mask("mcp-servers/postgres/Dockerfile -> --target postgres") == \
+        "mcp-servers/postgres/Dockerfile -> --target postgres"
+    assert mask("  PGPASSWORD='postgres'") == "  PGPASSWORD='****'"
+    assert mask("-DB=postgres") == "-DB=****"
