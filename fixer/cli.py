@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import config, runner
-from .report import plan_json, print_plan
+from .report import print_plan, write_plan_json
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Repair infrastructure files and hand the fixes back as reviewable git history.")
@@ -90,7 +90,7 @@ def plan(
     if fmt in ("sarif", "github"):
         _ci_output(result, root, fmt, None)
     elif fmt == "json":
-        print(plan_json(result.changesets, result.skipped_files, result.errors, result.secrets))
+        write_plan_json(sys.stdout, result.changesets, result.skipped_files, result.errors, result.secrets)
     else:
         print_plan(result.changesets, result.skipped_files, result.errors, result.secrets,
                    _console(), verbose)

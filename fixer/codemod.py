@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # pragma: no cover
 SEVERITIES = ("low", "medium", "high", "critical")
 
 
-@dataclass
+@dataclass(slots=True)
 class Example:
     """An inline example the test suite runs.
 
@@ -27,7 +27,7 @@ class Example:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     """Something a codemod found; `edits` fix it (none: report only)."""
 
@@ -45,7 +45,7 @@ class Finding:
         return {e.path for e in self.edits} | {self.path}
 
 
-@dataclass
+@dataclass(slots=True)
 class Skip:
     """A place a codemod looked at and left alone, with the reason."""
 

@@ -12,7 +12,7 @@ from .yamldoc import ParseError
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z]+)\s*=\s*(.*?)\s*$")
 
 
-@dataclass
+@dataclass(slots=True)
 class Instruction:
     cmd: str                 # upper-case keyword: FROM, RUN, …
     start_line: int          # 0-based, first line of the instruction
@@ -27,7 +27,7 @@ class Instruction:
     stage: int = -1          # index of the stage it belongs to (-1: before FROM)
 
 
-@dataclass
+@dataclass(slots=True)
 class Stage:
     index: int
     from_ins: Instruction

@@ -98,6 +98,12 @@ class Workspace:
             st.doc = make_document(path, st.kind, st.text, st.bom)
         return st.doc
 
+    def forget_parses(self, keep: set[str]) -> None:
+        """Drop parsed documents (memory) except for these kinds; texts stay."""
+        for st in self.files.values():
+            if st.doc is not None and st.kind not in keep:
+                st.doc = None
+
     def paths(self, kinds: Iterable[str] = ()) -> list[str]:
         kinds = set(kinds)
         return sorted(p for p, st in self.files.items()
@@ -278,7 +284,7 @@ class Engine:
         ctx.source = getattr(self, "source", None)
         self.ctx = ctx
         out = []
-        for cm in self.codemods:
+        for i, cm in enumerate(self.codemods):
             started = time.perf_counter()
             cs = ChangeSet(cm)
             results: list = []
@@ -295,6 +301,9 @@ class Engine:
             cs.notes = ctx.notes.get(cm.id, [])
             cs.seconds = time.perf_counter() - started
             out.append(cs)
+            # parsed documents are kept only for the kinds the next codemod reads
+            nxt = self.codemods[i + 1].kinds if i + 1 < len(self.codemods) else ()
+            self.ws.forget_parses(keep=set(nxt))
         return out
 
     def _settle(self, cs: ChangeSet) -> None:

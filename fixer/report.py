@@ -104,9 +104,8 @@ def print_summary(changesets: list[ChangeSet], console: Console) -> None:
         console.print("nothing to change")
 
 
-def plan_json(changesets: list[ChangeSet], skipped_files, errors, secrets) -> str:
-    mask = masker(secrets)
-    out = []
+def plan_entries(changesets: list[ChangeSet], mask):
+    """One JSON-ready entry per (codemod, file)."""
     for cs in changesets:
         findings: dict[str, list] = {}
         skips: dict[str, list] = {}
@@ -116,7 +115,7 @@ def plan_json(changesets: list[ChangeSet], skipped_files, errors, secrets) -> st
             skips.setdefault(s.path, []).append(s)
         for path in sorted(set(cs.changes) | set(findings) | set(skips)):
             old, new = cs.changes.get(path, (None, None))
-            out.append({
+            yield {
                 "codemod": cs.codemod.id,
                 "title": cs.codemod.title,
                 "severity": cs.codemod.severity,
@@ -126,7 +125,23 @@ def plan_json(changesets: list[ChangeSet], skipped_files, errors, secrets) -> st
                              for f in findings.get(path, [])],
                 "skipped": [{"line": s.line, "reason": mask(s.reason)} for s in skips.get(path, [])],
                 "diff": mask(unified(path, old, new)) if path in cs.changes else "",
-            })
-    return json.dumps({"changes": out,
-                       "files_not_scanned": [{"file": p, "reason": r} for p, r in skipped_files],
-                       "errors": [mask(e) for e in errors]}, indent=2)
+            }
+
+
+def write_plan_json(stream, changesets: list[ChangeSet], skipped_files, errors, secrets) -> None:
+    """The plan as one JSON object, written entry by entry (large plans stay small in memory)."""
+    mask = masker(secrets)
+    stream.write('{\n  "changes": [')
+    for i, entry in enumerate(plan_entries(changesets, mask)):
+        stream.write(("," if i else "") + "\n    " + json.dumps(entry))
+    stream.write('\n  ],\n  "files_not_scanned": ')
+    stream.write(json.dumps([{"file": p, "reason": r} for p, r in skipped_files]))
+    stream.write(',\n  "errors": ' + json.dumps([mask(e) for e in errors]) + "\n}\n")
+
+
+def plan_json(changesets: list[ChangeSet], skipped_files, errors, secrets) -> str:
+    import io
+
+    buf = io.StringIO()
+    write_plan_json(buf, changesets, skipped_files, errors, secrets)
+    return buf.getvalue()

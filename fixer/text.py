@@ -15,7 +15,7 @@ class EditConflict(Exception):
     """Two edits overlap."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Edit:
     """Replace text[start:end] of file `path` with `text`.
 
