@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import dockerfile as buildkit
+from . import buildkit
 
 from .text import Edit, TextFile
 from .yamldoc import ParseError
@@ -87,8 +87,8 @@ class Dockerfile(TextFile):
 
     def _parse(self) -> None:
         try:
-            cmds = buildkit.parse_string(self.text)
-        except buildkit.GoParseError as exc:
+            cmds = buildkit.parse(self.text)
+        except buildkit.ParseError as exc:
             raise ParseError(f"invalid Dockerfile: {str(exc).splitlines()[0]}") from None
         ins: list[Instruction] = []
         stages: list[Stage] = []

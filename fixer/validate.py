@@ -175,11 +175,11 @@ def _helm(path, old, new, check_actions=True):
 
 
 def _dockerfile(path, old, new):
-    import dockerfile as buildkit
+    from . import buildkit
 
     try:
-        buildkit.parse_string(new)
-    except buildkit.GoParseError as exc:
+        buildkit.parse(new)
+    except buildkit.ParseError as exc:
         return "invalid Dockerfile: " + str(exc).splitlines()[0]
     return None
 

@@ -203,3 +203,19 @@ def test_masker_keeps_names_that_equal_a_weak_password():
         "mcp-servers/postgres/Dockerfile -> --target postgres"
     assert mask("  PGPASSWORD='postgres'") == "  PGPASSWORD='****'"
     assert mask("-DB=postgres") == "-DB=****"
+
+
+def test_buildkit_child_process_matches_the_module():
+    import dockerfile as module
+
+    from fixer import buildkit
+
+    for path in DOCKERFILES:
+        text = path.read_text("utf-8-sig")
+        got = buildkit.parse(text + "\n# distinct\n")
+        want = module.parse_string(text + "\n# distinct\n")
+        assert [tuple(c[:8]) for c in got] == [tuple(c[:8]) for c in want]
+        assert [[tuple(h) for h in c.heredocs] for c in got] == \
+            [[(h.name, h.file_descriptor, h.content) for h in c.heredocs] for c in want]
+    with pytest.raises(buildkit.ParseError):
+        buildkit.parse("FROM a\nRUN <<EOF\nunterminated\n")
