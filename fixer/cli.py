@@ -173,6 +173,16 @@ def apply(
     out.print(f"merge:   git merge {name}", markup=False)
 
 
+def _emit(text: str, output: Optional[Path]) -> None:
+    """Print, or write the file atomically."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from .writer import write_atomic
+
+    write_atomic(output.resolve(), text.encode("utf-8"))
+
+
 def _dirty(repo) -> set[str]:
     out = repo.git.status("--porcelain", "-z", "--untracked-files=no")
     paths = set()
@@ -226,13 +236,8 @@ def _ci_output(result, root: Path, fmt: str, output: Optional[Path]) -> None:
         text = sarif.github(result, root)
     else:
         text = sarif.findings_json(result)
-    if output is None:
-        if text:
-            print(text)
-        return
-    from .writer import write_atomic
-
-    write_atomic(output.resolve(), (text + "\n").encode("utf-8"))
+    if text or output is not None:
+        _emit(text + "\n", output)
 
 
 @app.command()
@@ -294,13 +299,7 @@ def _check_text(result, output: Optional[Path]) -> None:
             lines.append(mask(f"{f.path}:{f.line}: {cs.codemod.id}: {f.message}{check} [{f.status}{note}]"))
     files = len({p for cs in result.changesets for p in cs.changes})
     lines.append(f"{pending} fix(es) pending in {files} file(s)" if pending else "nothing to fix")
-    text = "\n".join(lines)
-    if output is None:
-        print(text)
-    else:
-        from .writer import write_atomic
-
-        write_atomic(output.resolve(), (text + "\n").encode("utf-8"))
+    _emit("\n".join(lines) + "\n", output)
 
 
 @app.command()
@@ -333,12 +332,7 @@ def report(
         audit.print_rich(a, _console())
         return
     text = audit.markdown(a) if fmt in ("markdown", "text") else audit.html_page(a)
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        from .writer import write_atomic
-
-        write_atomic(output.resolve(), text.encode("utf-8"))
+    _emit(text, output)
 
 
 def main() -> None:
