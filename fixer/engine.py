@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -82,10 +83,13 @@ class ChangeSet:
 class Workspace:
     """The repository's infrastructure files as they stand between codemods."""
 
+    MAX_PARSED = 2048     # parsed documents kept at once (memory stays flat on big repositories)
+
     def __init__(self):
         self.files: dict[str, FileState] = {}
         self.all_paths: set[str] = set()      # every path in the source, infra or not
         self.charts: set[str] = set()         # Helm chart directories (new files there are templates)
+        self._parsed: OrderedDict[str, None] = OrderedDict()
 
     def add(self, path, kind, mode, text, bom):
         self.files[path] = FileState(path, kind, mode, text, bom, original=text)
@@ -96,6 +100,13 @@ class Workspace:
             return None
         if st.doc is None:
             st.doc = make_document(path, st.kind, st.text, st.bom)
+            self._parsed[path] = None
+            while len(self._parsed) > self.MAX_PARSED:
+                old, _ = self._parsed.popitem(last=False)
+                if old in self.files:
+                    self.files[old].doc = None
+        else:
+            self._parsed.move_to_end(path)
         return st.doc
 
     def forget_parses(self, keep: set[str]) -> None:
@@ -103,6 +114,7 @@ class Workspace:
         for st in self.files.values():
             if st.doc is not None and st.kind not in keep:
                 st.doc = None
+                self._parsed.pop(st.path, None)
 
     def paths(self, kinds: Iterable[str] = ()) -> list[str]:
         kinds = set(kinds)
@@ -117,6 +129,7 @@ class Workspace:
             self.all_paths.add(path)
         st.text = text
         st.doc = None
+        self._parsed.pop(path, None)
 
 
 class Context:
