@@ -102,7 +102,7 @@ def _in_process(text: str):
                    for c in cmds])
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=4096)
 def parse(text: str) -> tuple:
     """BuildKit's commands (the fields of `dockerfile.Command`); raises ParseError."""
     result = None

@@ -325,7 +325,7 @@ class Engine:
         active: list[Finding] = []
         for f in cs.findings:
             st = self.ws.files.get(f.path)
-            if st and st.text and suppressed(st.text, f.line, cid, self.ws.document(f.path)):
+            if st and st.text and "fixer:" in st.text and suppressed(st.text, f.line, cid, self.ws.document(f.path)):
                 f.status, f.note = "suppressed", "fixer: ignore comment"
             elif not f.edits:
                 f.status = "reported"

@@ -90,7 +90,7 @@ def _compose_validator():
     return jsonschema.Draft7Validator(schema)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=8192)
 def compose_errors(text: str) -> frozenset[str]:
     v = _compose_validator()
     out = set()
@@ -104,13 +104,14 @@ def _compose(path, old, new):
     err = _plain_yaml(path, old, new)
     if err:
         return err
-    added = compose_errors(new) - _old_errors(compose_errors, old)
+    new_errors = compose_errors(new)
+    added = new_errors - _old_errors(compose_errors, old) if new_errors else new_errors
     if added:
         return "compose schema: " + sorted(added)[0][:200]
     return None
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=8192)
 def k8s_errors(text: str) -> frozenset[str]:
     """Schema errors of every resource (kubernetes-validate's strict schemas)."""
     out = set()
@@ -162,7 +163,8 @@ def _k8s(path, old, new):
     err = _plain_yaml(path, old, new)
     if err:
         return err
-    added = k8s_errors(new) - _old_errors(k8s_errors, old)
+    new_errors = k8s_errors(new)
+    added = new_errors - _old_errors(k8s_errors, old) if new_errors else new_errors
     if added:
         return "Kubernetes schema: " + sorted(added)[0][:200]
     return None
