@@ -42,10 +42,13 @@ def clusters(members: list[Member], threshold: float) -> list[list[Member]]:
                 continue
             best, best_i = threshold, -1
             for i, (lead, _) in enumerate(groups[:MAX_LEADERS]):
+                # upper bounds first (multiset overlap): most leaders stop here
+                same = SequenceMatcher(None, lead[0], seq[0], autojunk=False)
                 shape = SequenceMatcher(None, lead[1], seq[1], autojunk=False)
-                if (1 + shape.quick_ratio()) / 2 < best:
+                if (same.real_quick_ratio() + shape.real_quick_ratio()) / 2 < best or \
+                        (same.quick_ratio() + shape.quick_ratio()) / 2 < best:
                     continue
-                r = similarity(lead, seq)
+                r = (same.ratio() + shape.ratio()) / 2
                 if r >= best and (best_i < 0 or r > best):
                     best, best_i = r, i
             if best_i < 0:

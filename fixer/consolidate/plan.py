@@ -129,7 +129,8 @@ def run(codemod, ctx):
     filename = opts.get("filename", "Dockerfile")
     repo = Repo(ctx)
     # contexts only split clusters further: nothing to merge without them, nothing with
-    if not clusters(list(repo.members.values()), threshold):
+    found = clusters(list(repo.members.values()), threshold)
+    if not found:
         return
     repo.study()
     eligible = []
@@ -144,7 +145,7 @@ def run(codemod, ctx):
             m.why_out = why
         else:
             eligible.append(m)
-    groups = join_by_refs(clusters(list(repo.members.values()), threshold), repo.refs)
+    groups = join_by_refs(found, repo.refs)
     used: set[str] = ctx.shared.setdefault("dockerfile-consolidate:outputs", set())
     for cl in groups:
         out = [m for m in cl if getattr(m, "why_out", None)]
