@@ -51,6 +51,7 @@ class Dockerfile(TextFile):
         super().__init__(path, text, bom)
         self._ins: list[Instruction] | None = None
         self._stages: list[Stage] | None = None
+        self._words: dict[int, list] = {}
 
     # -- parsing -----------------------------------------------------------
     @property
@@ -111,6 +112,13 @@ class Dockerfile(TextFile):
 
     # -- words with offsets --------------------------------------------------
     def words(self, ins: Instruction) -> list[tuple[str, int, int]]:
+        """Whitespace-separated words of an instruction with their offsets (cached)."""
+        found = self._words.get(ins.start)
+        if found is None:
+            found = self._words[ins.start] = self._split_words(ins)
+        return list(found)
+
+    def _split_words(self, ins: Instruction) -> list[tuple[str, int, int]]:
         """Whitespace-separated words of an instruction with their offsets.
 
         Line continuations (escape char + newline) count as whitespace and

@@ -231,6 +231,7 @@ class Engine:
         self.skipped_files: list[tuple[str, str]] = []
         self.ws = Workspace()
         self.processed = 0
+        self.source: disc.Source | None = None
 
     # -- loading -----------------------------------------------------------
     def load(self, source: disc.Source) -> None:
@@ -294,7 +295,7 @@ class Engine:
     # -- running -----------------------------------------------------------
     def run(self, root=None) -> list[ChangeSet]:
         ctx = Context(self.ws, self.settings, root, self.errors)
-        ctx.source = getattr(self, "source", None)
+        ctx.source = self.source
         self.ctx = ctx
         out = []
         for i, cm in enumerate(self.codemods):
