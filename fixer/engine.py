@@ -145,6 +145,7 @@ class Context:
         self.secrets: set[str] = set()         # values masked in everything printed
         self.notes: dict[str, list[str]] = {}
         self._bad_files: set[str] = set()
+        self._seen_errors: set[str] = set(errors)
 
     def secret(self, value: str) -> None:
         """Register a secret value so output never shows it."""
@@ -199,7 +200,8 @@ class Context:
 
     def error(self, path: str, reason: str) -> None:
         line = f"{path}: {reason}"
-        if line not in self.errors:
+        if line not in self._seen_errors:
+            self._seen_errors.add(line)
             self.errors.append(line)
 
     def guard(self, codemod: Codemod, doc: TextFile, fn: Callable) -> list:
