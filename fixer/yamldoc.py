@@ -173,6 +173,12 @@ class YamlFile(TextFile):
         off = self.seq_offset()
         return self.indent_step() if off is None else off
 
+    def set_value(self, mapping: MappingNode, key: str, value: Any, node: Node | None) -> Edit:
+        """`key: value` in a mapping: replace `node` (the key's current value) or add it."""
+        if node is not None:
+            return self.replace_node(node, render_scalar(value))
+        return self.add_entry(mapping, key, value)
+
     def replace_node(self, node: Node, text: str) -> Edit:
         return self.replace(node.start_mark.index, self.content_end(node), text)
 

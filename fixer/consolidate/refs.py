@@ -321,16 +321,7 @@ def _action_rewrite(doc, ref, w, fnode, tnode, target, tpl):
             if d is None:
                 raise Unsafe(f"{ref.where()}: not merged")
             new_path, name = d.path, map_target(d, ref.files[0], target)
-        edits = []
-        if fnode is not None:
-            edits.append(doc.replace_node(fnode, render_scalar(new_path)))
-        else:
-            edits.append(doc.add_entry(w, "file", new_path))
-        if tnode is not None:
-            edits.append(doc.replace_node(tnode, render_scalar(name)))
-        else:
-            edits.append(doc.add_entry(w, "target", name))
-        return edits
+        return [doc.set_value(w, "file", new_path, fnode), doc.set_value(w, "target", name, tnode)]
     return rewrite
 
 
@@ -390,16 +381,7 @@ def _compose_rewrite(doc, ref, b, ctxdir, dnode, tnode):
             return [doc.replace_node(b, text)]
         if b.flow_style:
             raise Unsafe(f"{ref.where()}: build: is a flow mapping")
-        edits = []
-        if dnode is not None:
-            edits.append(doc.replace_node(dnode, render_scalar(newf)))
-        else:
-            edits.append(doc.add_entry(b, "dockerfile", newf))
-        if tnode is not None:
-            edits.append(doc.replace_node(tnode, render_scalar(name)))
-        else:
-            edits.append(doc.add_entry(b, "target", name))
-        return edits
+        return [doc.set_value(b, "dockerfile", newf, dnode), doc.set_value(b, "target", name, tnode)]
     return rewrite
 
 
