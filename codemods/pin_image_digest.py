@@ -108,12 +108,12 @@ class PinImageDigest(Codemod):
             if not res.ok:
                 yield Skip(site.path, site.line, f"{site.where}: {site.text}: {res.reason}")
                 continue
-            new = parse_reference(site.text).pinned(res.digest)
+            ref = parse_reference(site.text)
+            new = ref.pinned(res.digest)
             msg = f"{site.where}: {site.text} is not pinned to a digest"
             if res.warning:
                 msg += f" (warning: {res.warning})"
             check = CHECKS.get(doc.kind, "")
-            ref = parse_reference(site.text)
             if doc.kind == "dockerfile" and ref.tag not in (None, "latest"):
                 check = ""  # DL3007 is about floating latest tags
             yield Finding(site.path, site.line, msg, [doc.replace(site.start, site.end, new)], check=check)

@@ -24,6 +24,8 @@ MirrorOpt = typer.Option(None, "--registry-mirror",
 InsecureOpt = typer.Option(None, "--insecure-registry", help="Allow plain HTTP for this registry host (repeatable).")
 CacheOpt = typer.Option(None, "--cache-dir", help="Digest cache directory (default: user cache dir).")
 RefreshOpt = typer.Option(False, "--refresh", help="Ignore cached digests.")
+OnlineOpt = typer.Option(False, "--online", help="Allow network look-ups (offline by default).")
+OutputOpt = typer.Option(None, "--output", "-o", help="Write the report to this file.")
 
 
 def _console(stderr: bool = False) -> Console:
@@ -246,9 +248,9 @@ def check(
     only: Optional[str] = OnlyOpt,
     skip: Optional[str] = SkipOpt,
     exclude: Optional[List[str]] = ExcludeOpt,
-    online: bool = typer.Option(False, "--online", help="Allow network look-ups (offline by default)."),
+    online: bool = OnlineOpt,
     fmt: str = typer.Option("text", "--format", help="text, json, sarif or github."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    output: Optional[Path] = OutputOpt,
     write: bool = typer.Option(False, "--write", help="Apply the fixes to the files in place (atomic)."),
 ) -> None:
     """CI mode: report pending fixes. Offline unless --online.
@@ -308,9 +310,9 @@ def report(
     only: Optional[str] = OnlyOpt,
     skip: Optional[str] = SkipOpt,
     exclude: Optional[List[str]] = ExcludeOpt,
-    online: bool = typer.Option(False, "--online", help="Allow network look-ups (offline by default)."),
+    online: bool = OnlineOpt,
     fmt: str = typer.Option("text", "--format", help="text, markdown or html."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    output: Optional[Path] = OutputOpt,
 ) -> None:
     """An audit: inventory, near-duplicate files, findings by codemod, severity and area,
     and what apply would change. Nothing is written to the repository."""

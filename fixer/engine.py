@@ -13,6 +13,7 @@ from .config import Settings
 from .dockerdoc import Dockerfile
 from .helm import HelmTemplate
 from .helm import preserves_actions as helm_preserves
+from .suppress import suppressed
 from .text import DecodeError, EditConflict, TextFile, apply_edits, decode
 from .validate import LOST_ACTION, validate
 from .yamldoc import ParseError, YamlFile
@@ -218,13 +219,6 @@ class Context:
         return []
 
 
-def suppressed(text: str, line: int, cid: str, doc=None) -> bool:
-    """`# fixer: ignore[id]` on the finding's line or an enclosing block (fixer.suppress)."""
-    from .suppress import suppressed as check
-
-    return check(doc, text, line, cid)
-
-
 class Engine:
     def __init__(self, settings: Settings, codemods: list[Codemod]):
         self.settings = settings
@@ -328,7 +322,8 @@ class Engine:
         active: list[Finding] = []
         for f in cs.findings:
             st = self.ws.files.get(f.path)
-            if st and st.text and "fixer:" in st.text and suppressed(st.text, f.line, cid, self.ws.document(f.path)):
+            if st and st.text and "fixer:" in st.text and \
+                    suppressed(self.ws.document(f.path), st.text, f.line, cid):
                 f.status, f.note = "suppressed", "fixer: ignore comment"
             elif not f.edits:
                 f.status = "reported"
