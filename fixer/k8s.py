@@ -11,7 +11,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import helm
 from .text import Edit
-from .yamldoc import (ParseError, get, has_own, render_entry, render_flow, render_scalar,
+from .yamldoc import (ParseError, to_python, get, has_own, render_entry, render_flow, render_scalar,
                        render_value_lines, scalar)
 
 POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job",
@@ -464,7 +464,8 @@ def parse_or_reason(doc) -> str | None:
         if cached is False:
             import yaml
             try:
-                list(yaml.load_all(doc.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+                for d in doc.docs:
+                    to_python(d)
                 cached = None
             except yaml.YAMLError as exc:
                 cached = "does not load as YAML data: " + str(exc).splitlines()[0]

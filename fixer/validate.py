@@ -6,7 +6,10 @@ dropped.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,7 +19,7 @@ from . import helm
 from .discovery import COMPOSE, DOCKERFILE, HELM, K8S, PYTHON, WORKFLOW, YAML, HELM_VALUES
 from yaml.nodes import MappingNode, ScalarNode
 
-from .yamldoc import ParseError, compose_all, walk
+from .yamldoc import ParseError, compose_all, to_python, walk
 
 
 LOST_ACTION = "a template action was lost"
@@ -78,8 +81,12 @@ def _old_errors(fn, old: str | None) -> set[str]:
 
 
 def _load_all(text: str):
-    return [d for d in yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-            if d is not None]
+    """Data of every document, built from the (shared) composed nodes."""
+    try:
+        docs = compose_all(text)
+    except ParseError as exc:
+        raise yaml.YAMLError(str(exc)) from None
+    return [d for d in map(to_python, docs) if d is not None]
 
 
 @lru_cache(maxsize=1)
@@ -90,11 +97,54 @@ def _compose_validator():
     return jsonschema.Draft7Validator(schema)
 
 
+@lru_cache(maxsize=1)
+def _compose_fast():
+    """The compose schema compiled to Python by fastjsonschema (the generated code is
+    kept in the cache directory), or None. It answers "valid?" about 4x faster than
+    jsonschema; jsonschema still lists the errors when there are any."""
+    try:
+        import fastjsonschema
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    from .registry.cache import default_cache_dir
+
+    text = (Path(__file__).parent / "data" / "compose-spec.json").read_text("utf-8")
+    key = hashlib.sha256((text + fastjsonschema.VERSION).encode()).hexdigest()[:16]
+    path = default_cache_dir() / "schemas" / f"compose-{key}.py"
+    try:
+        code = path.read_text("utf-8")
+    except OSError:
+        code = fastjsonschema.compile_to_code(json.loads(text), use_default=False, use_formats=False)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(code, "utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    space: dict = {}
+    exec(compile(code, str(path), "exec"), space)
+    root = re.search(r"^def (\w+)\(", code, re.M).group(1)   # the schema's own function comes first
+    return space[root], fastjsonschema.JsonSchemaException
+
+
 @lru_cache(maxsize=8192)
 def compose_errors(text: str) -> frozenset[str]:
+    docs = _load_all(text)
+    fast = _compose_fast()
+    if fast is not None:
+        check, failed = fast
+        try:
+            for doc in docs:
+                check(doc)
+            return frozenset()
+        except failed:
+            pass
+        except RecursionError:
+            pass
     v = _compose_validator()
     out = set()
-    for doc in _load_all(text):
+    for doc in docs:
         for e in v.iter_errors(doc):
             out.add(f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}")
     return frozenset(out)
@@ -143,7 +193,6 @@ def _k8s_schema_dir() -> tuple[str, object]:
 @lru_cache(maxsize=None)
 def _k8s_validator(kind: str, api_version: str):
     """A compiled validator per kind, or None for kinds without a schema (CRDs)."""
-    import re
 
     import jsonschema
     from kubernetes_validate import utils

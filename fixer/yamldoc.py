@@ -266,18 +266,107 @@ def scalar(node: Node | None) -> str | None:
 
 
 def to_python(node: Node) -> Any:
-    """Plain Python value of a node (merge keys applied).
-
-    Construction flattens merge keys in place, so it works on a copy: the
-    document's own nodes must keep pointing at the text.
-    """
-    import copy
-
-    loader = yaml.SafeLoader("")
+    """Plain Python value of a node, as PyYAML's safe loader builds it (merge keys
+    applied). The document's own nodes are never changed: they point at the text.
+    Raises yaml.constructor.ConstructorError where the safe loader would."""
     try:
-        return loader.construct_document(copy.deepcopy(node))
-    finally:
-        loader.dispose()
+        return _Build().value(node)
+    except _Unusual:
+        import copy
+
+        loader = yaml.SafeLoader("")
+        try:
+            return loader.construct_document(copy.deepcopy(node))
+        finally:
+            loader.dispose()
+
+
+class _Unusual(Exception):
+    """A tag the fast path leaves to PyYAML's constructor (sets, omaps, pairs)."""
+
+
+_STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+_MERGE = "tag:yaml.org,2002:merge"
+_SAFE = yaml.constructor.SafeConstructor
+_SCALAR_TAGS = {t for t in _SAFE.yaml_constructors if t and t not in (_SEQ, _MAP)} - {
+    "tag:yaml.org,2002:set", "tag:yaml.org,2002:omap", "tag:yaml.org,2002:pairs"}
+_scalar_values: dict[tuple[str, str], Any] = {}
+
+
+def _scalar(node: ScalarNode) -> Any:
+    if node.tag == _STR:
+        return node.value
+    key = (node.tag, node.value)
+    try:
+        return _scalar_values[key]
+    except KeyError:
+        pass
+    if node.tag not in _SCALAR_TAGS:
+        if node.tag in _SAFE.yaml_constructors:
+            raise _Unusual(node.tag)
+        raise yaml.constructor.ConstructorError(
+            None, None, f"could not determine a constructor for the tag {node.tag!r}", node.start_mark)
+    value = _SAFE.yaml_constructors[node.tag](_SAFE(), node)
+    if len(_scalar_values) < 50_000:
+        _scalar_values[key] = value
+    return value
+
+
+class _Build:
+    """Recursive construction; aliases share one value, as in PyYAML."""
+
+    def __init__(self):
+        self.done: dict[int, Any] = {}
+        self.busy: set[int] = set()
+
+    def value(self, node: Node) -> Any:
+        if isinstance(node, ScalarNode):
+            return _scalar(node)
+        nid = id(node)
+        if nid in self.done:
+            return self.done[nid]
+        if nid in self.busy:
+            raise _Unusual("recursive alias")
+        if node.tag not in (_SEQ, _MAP):
+            if node.tag in _SAFE.yaml_constructors:
+                raise _Unusual(node.tag)
+            raise yaml.constructor.ConstructorError(
+                None, None, f"could not determine a constructor for the tag {node.tag!r}", node.start_mark)
+        self.busy.add(nid)
+        if isinstance(node, SequenceNode):
+            out: Any = [self.value(n) for n in node.value]
+        else:
+            out = {}
+            for k, v in self._pairs(node):
+                key = self.value(k)
+                try:
+                    out[key] = self.value(v)
+                except TypeError:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark, "found unhashable key",
+                        k.start_mark) from None
+        self.busy.discard(nid)
+        self.done[nid] = out
+        return out
+
+    def _pairs(self, node: MappingNode) -> list[tuple[Node, Node]]:
+        """Key/value pairs with `<<` merges applied (explicit keys win)."""
+        if not any(k.tag == _MERGE for k, _ in node.value):
+            return node.value
+        merged: list = []
+        own: list = []
+        for k, v in node.value:
+            if k.tag != _MERGE:
+                own.append((k, v))
+                continue
+            # as PyYAML: `<<: [*a, *b]` puts b's pairs first, so a's win
+            for src in reversed(v.value) if isinstance(v, SequenceNode) else [v]:
+                if not isinstance(src, MappingNode):
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        "expected a mapping for merging", src.start_mark)
+                merged.extend(self._pairs(src))
+        return merged + own
 
 
 # -- rendering new YAML ------------------------------------------------------

@@ -219,3 +219,47 @@ def test_buildkit_child_process_matches_the_module():
             [[(h.name, h.file_descriptor, h.content) for h in c.heredocs] for c in want]
     with pytest.raises(buildkit.ParseError):
         buildkit.parse("FROM a\nRUN <<EOF\nunterminated\n")
+
+
+@pytest.mark.parametrize("text", [
+    "a: &x {p: 1, q: 2}\nb:\n  <<: *x\n  q: 3\n",
+    "a: &x {p: 1}\nc: &y {p: 2, r: 5}\nb:\n  <<: [*x, *y]\n",
+    "b:\n  <<: {p: 1}\n  <<: {p: 2}\n",
+    "a: 2020-01-01\nb: 0o17\nc: 0x1f\nd: 1_000\ne: .inf\nf: ~\ng: yes\nh: !!binary aGVsbG8=\ni: '1'\n",
+    "a: !!set {x, y}\nb: !!omap [{k: v}]\n",
+    "- [1, 2]\n- {a: [b, {c: d}]}\n---\nnext: doc\n",
+])
+def test_to_python_builds_what_the_safe_loader_builds(text):
+    from fixer.yamldoc import compose_all
+
+    assert [to_python(d) for d in compose_all(text)] == list(yaml.load_all(text, Loader=yaml.SafeLoader))
+
+
+@pytest.mark.parametrize("text", ["? [a]\n: 1\n", "a: !Ref x\n", "a:\n  <<: [1]\n"])
+def test_to_python_fails_where_the_safe_loader_fails(text):
+    from fixer.yamldoc import compose_all
+
+    with pytest.raises(yaml.constructor.ConstructorError):
+        yaml.load(text, Loader=yaml.SafeLoader)
+    with pytest.raises(yaml.constructor.ConstructorError):
+        to_python(compose_all(text)[0])
+
+
+def test_fast_compose_check_agrees_with_jsonschema():
+    from fixer.validate import _compose_fast, _compose_validator
+
+    check, failed = _compose_fast()
+    base = {"services": {"web": {"image": "nginx", "ports": ["80:80"], "read_only": True,
+                                 "deploy": {"resources": {"limits": {"memory": "512M"}}}}},
+            "volumes": {"data": {}}}
+    variants = [base, {"services": {"web": {"imag": "x"}}}, {"services": {"web": {"read_only": [1]}}},
+                {"services": {"web": {"ports": {"a": 1}}}}, {"x-any": 1, "services": {}},
+                {"services": {"bad name!": {}}}, {"volumes": {"data": {"driver": 5}}}]
+    for doc in variants:
+        expected = not list(_compose_validator().iter_errors(doc))
+        try:
+            check(doc)
+            got = True
+        except failed:
+            got = False
+        assert got == expected, doc
