@@ -49,9 +49,11 @@ class ComposeCapDrop(Codemod):
     id = "compose-cap-drop"
     title = "Drop all Linux capabilities from compose services"
     kinds = ("compose", "dockerfile")   # Dockerfiles are read to learn an own build's USER
+    targets = ("compose",)
     severity = "medium"
     checks = ("cis-docker:5.3", "checkov:CKV_DOCKER_COMPOSE_CAP_DROP")
     order = 210
+    scope = "file"
     rationale = (
         "Containers start with 14 Linux capabilities (chown, setuid, net_raw, mknod, ...). "
         "An attacker inside a compromised container uses them to escalate. `cap_drop: [ALL]` "
@@ -71,10 +73,6 @@ class ComposeCapDrop(Codemod):
         Example("compose.yaml",
                 "services:\n  web:\n    image: nginx\n    cap_drop: [NET_RAW]\n"),
     ]
-
-    def run(self, ctx):
-        for doc in ctx.documents(("compose",)):
-            yield from ctx.guard(self, doc, self.fix)
 
     def fix(self, doc, ctx):
         for name, key, svc in services(doc):

@@ -48,6 +48,7 @@ class ComposeHealthcheck(Codemod):
     severity = "low"
     checks = ("cis-docker:5.26",)
     order = 250
+    scope = "file"
     rationale = (
         "Without a health check `depends_on` only waits for a container to start, not for the "
         "database in it to accept connections, so dependents crash-loop on first start. fixer "

@@ -48,6 +48,7 @@ class ComposeNetworks(Codemod):
     severity = "medium"
     checks = ("cis-docker:5.29",)
     order = 200
+    scope = "file"
     rationale = (
         "On the default network every container reaches every other one, and datastores can "
         "reach the internet. fixer adds a `frontend` network and an `internal: true` `backend` "

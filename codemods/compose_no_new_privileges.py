@@ -28,6 +28,7 @@ class ComposeNoNewPrivileges(Codemod):
     severity = "medium"
     checks = ("cis-docker:5.25",)
     order = 220
+    scope = "file"
     rationale = (
         "With no-new-privileges a process cannot gain privileges through setuid or "
         "setgid binaries (su, sudo, ping), which blocks a common escalation path after "

@@ -39,6 +39,7 @@ class ComposePrivileged(Codemod):
     severity = "high"
     checks = ("cis-docker:5.4", "cis-docker:5.15", "cis-docker:5.31", "cis-docker:5.5")
     order = 205
+    scope = "file"
     rationale = (
         "`privileged: true` gives a container every capability and every host device; "
         "`pid: host` shows it every host process; a mounted /var/run/docker.sock is root on "

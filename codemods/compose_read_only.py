@@ -37,6 +37,7 @@ class ComposeReadOnly(Codemod):
     severity = "medium"
     checks = ("cis-docker:5.12",)
     order = 230
+    scope = "file"
     rationale = (
         "A read-only root filesystem stops an attacker from dropping tools or changing "
         "binaries and configuration inside a running container. Well-known images get tmpfs "

@@ -23,6 +23,7 @@ class ComposeResourceLimits(Codemod):
     severity = "low"
     checks = ("cis-docker:5.10", "cis-docker:5.11")
     order = 260
+    scope = "file"
     rationale = (
         "Without limits one runaway container (a memory leak, a fork bomb, a crypto miner) "
         "starves every other service on the host. fixer adds `deploy.resources.limits` "

@@ -34,6 +34,7 @@ class ComposeRestart(Codemod):
     severity = "low"
     checks = ("fixer:compose-restart",)
     order = 280
+    scope = "file"
     rationale = (
         "Without a restart policy a service that crashes, or every service after a host "
         "reboot, stays down until someone notices. `restart: unless-stopped` brings it back "

@@ -47,6 +47,7 @@ class DockerfileAddToCopy(Codemod):
     severity = "low"
     checks = ("hadolint:DL3020", "checkov:CKV_DOCKER_4")
     order = 100
+    scope = "file"
     rationale = (
         "ADD fetches URLs and unpacks local tar archives; for plain files and folders COPY does "
         "the same with no surprises. Only sources that are surely not URLs or archives (known "

@@ -13,6 +13,7 @@ class DockerfileApkNoCache(Codemod):
     severity = "low"
     checks = ("hadolint:DL3019",)
     order = 112
+    scope = "file"
     rationale = (
         "`apk add` without --no-cache leaves the package index in /var/cache/apk in the layer. "
         "--no-cache fetches a fresh index for the same install and keeps nothing. RUNs with a "

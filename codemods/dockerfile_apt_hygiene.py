@@ -64,6 +64,7 @@ class DockerfileAptHygiene(Codemod):
     severity = "low"
     checks = ("hadolint:DL3015", "hadolint:DL3009")
     order = 110
+    scope = "file"
     rationale = (
         "Recommended packages and the apt package lists bloat every image layer. "
         "--no-install-recommends is added only when every package is known (Debian 12 "

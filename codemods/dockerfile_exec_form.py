@@ -29,6 +29,7 @@ class DockerfileExecForm(Codemod):
     severity = "low"
     checks = ("hadolint:DL3025",)
     order = 115
+    scope = "file"
     rationale = (
         "In shell form the process runs under `/bin/sh -c` and does not receive SIGTERM, so "
         "containers stop only after the kill timeout. Only commands made of plain words (no "

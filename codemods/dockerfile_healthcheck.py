@@ -183,9 +183,11 @@ class DockerfileHealthcheck(Codemod):
     id = "dockerfile-healthcheck"
     title = "Add a HEALTHCHECK that the image can run"
     kinds = ("dockerfile", "compose", "k8s")        # compose/k8s files are read, never changed
+    targets = ("dockerfile",)
     severity = "low"
     checks = ("checkov:CKV_DOCKER_2",)
     order = 160
+    scope = "file"
     rationale = (
         "Without a HEALTHCHECK a hung service looks healthy to Docker, compose `depends_on` and "
         "Swarm. The probe is built from what the image has: a TCP connect with the runtime "
@@ -209,10 +211,6 @@ class DockerfileHealthcheck(Codemod):
         Example("Dockerfile", "FROM nginx:1.27\nEXPOSE 80\nHEALTHCHECK NONE\nCMD [\"nginx\"]\n"),
         Example("Dockerfile", "FROM alpine:3.20\nCMD [\"sh\"]\n"),
     ]
-
-    def run(self, ctx):
-        for doc in ctx.documents(("dockerfile",)):
-            yield from ctx.guard(self, doc, self.fix)
 
     def fix(self, doc, ctx):
         for st in final_stages(doc, ctx):

@@ -25,6 +25,7 @@ class DockerfileMaintainer(Codemod):
     severity = "low"
     checks = ("hadolint:DL4000",)
     order = 120
+    scope = "file"
     rationale = (
         "MAINTAINER is deprecated since Docker 1.13. `LABEL maintainer=…` keeps the "
         "same information in the image metadata where tools look for it.")

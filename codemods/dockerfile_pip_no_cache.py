@@ -40,6 +40,7 @@ class DockerfilePipNoCache(Codemod):
     severity = "low"
     checks = ("hadolint:DL3042",)
     order = 105
+    scope = "file"
     rationale = (
         "pip keeps downloaded wheels in ~/.cache/pip, which ends up in the image layer. "
         "--no-cache-dir installs the same packages without the cache. RUNs with a cache "

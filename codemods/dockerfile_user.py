@@ -123,9 +123,11 @@ class DockerfileUser(Codemod):
     id = "dockerfile-user"
     title = "Run the image as a non-root user"
     kinds = ("dockerfile", "compose")        # compose/k8s files are read, never changed
+    targets = ("dockerfile",)
     severity = "high"
     checks = ("checkov:CKV_DOCKER_3", "checkov:CKV_DOCKER_8", "hadolint:DL3002")
     order = 150
+    scope = "file"
     rationale = (
         "A container that runs as root turns any code execution bug into root in the container "
         "and makes escapes worse. The final stage gets a USER that exists: a user the file "
@@ -151,10 +153,6 @@ class DockerfileUser(Codemod):
         Example("Dockerfile", "FROM alpine:3.20\nRUN apk add --no-cache curl\n"),
         Example("Dockerfile", "FROM alpine:3.20\nUSER 1000\nCMD [\"sh\"]\n"),
     ]
-
-    def run(self, ctx):
-        for doc in ctx.documents(("dockerfile",)):
-            yield from ctx.guard(self, doc, self.fix)
 
     def fix(self, doc, ctx):
         if any(i.cmd == "ONBUILD" for i in doc.instructions):

@@ -71,9 +71,11 @@ class K8sProbes(Codemod):
     id = "k8s-probes"
     title = "Add readiness and liveness probes from declared ports"
     kinds = ("k8s", "helm")
+    targets = ("k8s", "helm")
     severity = "medium"
     checks = ("checkov:CKV_K8S_8", "checkov:CKV_K8S_9")
     order = 320
+    scope = "file"
     rationale = (
         "Without a readiness probe a pod gets traffic before it listens and keeps it after "
         "it hangs; without a liveness probe a deadlocked container is never restarted. A "
@@ -86,10 +88,8 @@ class K8sProbes(Codemod):
                         "      containers:\n        - name: j\n          image: busybox:1.36\n"
                         "          ports: [{containerPort: 80}]\n")]
 
-    def run(self, ctx):
-        for doc in ctx.documents(("k8s", "helm"), needles=("containers", "template")):
-            if may_hold_workload(doc.text):
-                yield from ctx.guard(self, doc, self.fix)
+    def wants(self, text):
+        return ("containers" in text or "template" in text) and may_hold_workload(text)
 
     def fix(self, doc, ctx):
         if parse_or_reason(doc):

@@ -81,10 +81,12 @@ class K8sResources(Codemod):
     id = "k8s-resources"
     title = "Set CPU and memory requests and limits"
     kinds = ("k8s", "helm", "helm-values")
+    targets = ("k8s", "helm")
     severity = "medium"
     checks = ("checkov:CKV_K8S_10", "checkov:CKV_K8S_11", "checkov:CKV_K8S_12",
               "checkov:CKV_K8S_13")
     order = 330
+    scope = "file"
     rationale = (
         "A container without requests is scheduled as if it needed nothing and is the first "
         "to be evicted; one without limits can starve its neighbours on the node. fixer adds "
@@ -94,10 +96,8 @@ class K8sResources(Codemod):
         "that renders `resources` from values, the default goes into values.yaml.")
     examples = [Example("k8s/cron.yaml", BEFORE, AFTER)]
 
-    def run(self, ctx):
-        for doc in ctx.documents(("k8s", "helm"), needles=("containers", "template")):
-            if may_hold_workload(doc.text):
-                yield from ctx.guard(self, doc, self.fix)
+    def wants(self, text):
+        return ("containers" in text or "template" in text) and may_hold_workload(text)
 
     def fix(self, doc, ctx):
         if parse_or_reason(doc):

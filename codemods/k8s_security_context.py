@@ -84,9 +84,11 @@ class K8sSecurityContext(Codemod):
     id = "k8s-security-context"
     title = "Harden pod and container securityContext"
     kinds = ("k8s", "helm", "helm-values")
+    targets = ("k8s", "helm")
     severity = "high"
     checks = CHECKS
     order = 310
+    scope = "file"
     rationale = (
         "A container that runs as root, may gain privileges, keeps the default Linux "
         "capabilities and can write its root filesystem turns a compromise of the app into "
@@ -99,10 +101,8 @@ class K8sSecurityContext(Codemod):
         "read_only_root_filesystem, seccomp (all true by default).")
     examples = [Example("k8s/web.yaml", DEPLOY, DEPLOY_FIXED), Example("k8s/agent.yaml", AGENT)]
 
-    def run(self, ctx):
-        for doc in ctx.documents(("k8s", "helm"), needles=("containers", "template")):
-            if may_hold_workload(doc.text):
-                yield from ctx.guard(self, doc, self.fix)
+    def wants(self, text):
+        return ("containers" in text or "template" in text) and may_hold_workload(text)
 
     def fix(self, doc, ctx):
         reason = parse_or_reason(doc)

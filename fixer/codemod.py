@@ -65,10 +65,19 @@ class Codemod:
     examples: list[Example] = []
     order: int = 500               # engine runs codemods by (order, id)
     needs_network: bool = False
+    # "file": fix(doc) reads and edits only its own file (a Helm template: its own chart,
+    # values.yaml included) and other kinds of files. Neighbouring codemods of that scope
+    # then run file by file, so each file is parsed once for all of them.
+    scope: str = "repo"
+    targets: tuple[str, ...] = ()  # kinds fix() runs on, when fewer than `kinds` (the rest is read)
+
+    def wants(self, text: str) -> bool:
+        """Cheap test on a file's text before it is parsed (False: nothing to do)."""
+        return True
 
     def run(self, ctx: "Context") -> Iterable[Finding | Skip]:
         """Whole-repository entry point; by default calls fix() per file."""
-        for doc in ctx.documents(self.kinds):
+        for doc in ctx.documents(self.targets or self.kinds, wants=self.wants):
             yield from ctx.guard(self, doc, self.fix)
 
     def fix(self, doc, ctx: "Context") -> Iterable[Finding | Skip]:

@@ -110,6 +110,12 @@ class Workspace:
             self._parsed.move_to_end(path)
         return st.doc
 
+    def forget(self, path: str) -> None:
+        st = self.files.get(path)
+        if st is not None:
+            st.doc = None
+        self._parsed.pop(path, None)
+
     def forget_parses(self, keep: set[str]) -> None:
         """Drop parsed documents (memory) except for these kinds; texts stay."""
         for st in self.files.values():
@@ -160,15 +166,19 @@ class Context:
     def offline(self) -> bool:
         return self.settings.offline
 
-    def documents(self, kinds: Iterable[str], needles: tuple[str, ...] = ()) -> Iterable[TextFile]:
+    def documents(self, kinds: Iterable[str], needles: tuple[str, ...] = (),
+                  wants: Callable[[str], bool] | None = None) -> Iterable[TextFile]:
         """Documents of these kinds; with needles, only those whose text holds one
-        of them (a cheap filter before any parsing)."""
+        of them, with wants, only those whose text it accepts (cheap filters before
+        any parsing)."""
         for path in self.ws.paths(kinds):
             if path in self._bad_files:
                 continue
-            if needles:
+            if needles or wants:
                 text = self.ws.files[path].text or ""
-                if not any(n in text for n in needles):
+                if needles and not any(n in text for n in needles):
+                    continue
+                if wants and not wants(text):
                     continue
             doc = self.ws.document(path)
             if doc is not None:
@@ -217,6 +227,20 @@ class Context:
             if self.settings.get("debug"):
                 traceback.print_exc()
         return []
+
+
+def _reads(cm: Codemod) -> set[str]:
+    """Kinds a codemod reads besides the files it fixes (a template's values are its own)."""
+    targets = set(cm.targets or cm.kinds)
+    return set(cm.kinds) - targets - ({disc.HELM_VALUES} if disc.HELM in targets else set())
+
+
+def _independent(group: list[Codemod], cm: Codemod) -> bool:
+    """cm may run file by file with the group: none of them reads what another one fixes
+    (file by file, it would see the other one's fixes too early or too late)."""
+    targets = set(cm.targets or cm.kinds)
+    return all(not (_reads(g) & targets) and not (_reads(cm) & set(g.targets or g.kinds))
+               for g in group)
 
 
 class Engine:
@@ -293,34 +317,102 @@ class Engine:
         ctx = Context(self.ws, self.settings, root, self.errors)
         ctx.source = self.source
         self.ctx = ctx
-        out = []
-        for i, cm in enumerate(self.codemods):
-            started = time.perf_counter()
-            cs = ChangeSet(cm)
-            results: list = []
-            try:
-                results = list(cm.run(ctx))
-            except Exception as exc:
-                self.errors.append(f"{cm.id}: failed: {exc.__class__.__name__}: {exc}")
-                if self.settings.get("debug"):
-                    traceback.print_exc()
-            for r in results:
-                r.codemod = cm.id
-                (cs.skips if isinstance(r, Skip) else cs.findings).append(r)
-            self._settle(cs)
-            cs.notes = ctx.notes.get(cm.id, [])
-            cs.seconds = time.perf_counter() - started
-            out.append(cs)
+        out: list[ChangeSet] = []
+        cms = self.codemods
+        i = 0
+        while i < len(cms):
+            j = i + 1
+            if cms[i].scope == "file":
+                while j < len(cms) and cms[j].scope == "file" and _independent(cms[i:j], cms[j]):
+                    j += 1
+            if j - i == 1:
+                out.append(self._run_codemod(ctx, cms[i]))
+            else:
+                out += self._run_by_file(ctx, cms[i:j])
             # parsed documents are kept only for the kinds the next codemod reads
-            nxt = self.codemods[i + 1].kinds if i + 1 < len(self.codemods) else ()
-            self.ws.forget_parses(keep=set(nxt))
+            self.ws.forget_parses(keep=set(cms[j].kinds) if j < len(cms) else set())
+            i = j
         return out
 
-    def _settle(self, cs: ChangeSet) -> None:
+    def _run_codemod(self, ctx: Context, cm: Codemod) -> ChangeSet:
+        started = time.perf_counter()
+        cs = ChangeSet(cm)
+        results: list = []
+        try:
+            results = list(cm.run(ctx))
+        except Exception as exc:
+            self.errors.append(f"{cm.id}: failed: {exc.__class__.__name__}: {exc}")
+            if self.settings.get("debug"):
+                traceback.print_exc()
+        self._settle(cs, self._collect(cs, results))
+        cs.notes = ctx.notes.get(cm.id, [])
+        cs.seconds = time.perf_counter() - started
+        return cs
+
+    def _run_by_file(self, ctx: Context, group: list[Codemod]) -> list[ChangeSet]:
+        """Codemods of file scope, one file (a chart, for Helm) at a time: each codemod
+        still sees the previous one's validated output, and the file is parsed once
+        for all of them (then forgotten: memory stays flat)."""
+        css = [ChangeSet(cm) for cm in group]
+        units: dict[str, list[str]] = {}
+        for path in self.ws.paths({k for cm in group for k in cm.targets or cm.kinds}):
+            units.setdefault(self._unit(path), []).append(path)
+        for unit, paths in units.items():
+            for cm, cs in zip(group, css):
+                started = time.perf_counter()
+                results: list = []
+                for path in paths:
+                    st = self.ws.files.get(path)
+                    if st is None or st.text is None or st.kind not in (cm.targets or cm.kinds) \
+                            or path in ctx._bad_files or not cm.wants(st.text):
+                        continue
+                    results += ctx.guard(cm, self.ws.document(path), cm.fix)
+                if results:
+                    found = self._collect(cs, results)
+                    for f in found:
+                        outside = sorted(p for p in f.paths if self._unit(p) != unit)
+                        if outside:
+                            f.edits = []
+                            f.status, f.note = "dropped", f"edits {outside[0]}, outside its own file"
+                            ctx.error(f.path, f"{cm.id}: {f.note} (a codemod of file scope)")
+                    self._settle(cs, [f for f in found if f.status != "dropped"])
+                cs.seconds += time.perf_counter() - started
+            for path in paths:
+                self.ws.forget(path)
+        for cm, cs in zip(group, css):
+            cs.notes = ctx.notes.get(cm.id, [])
+        return css
+
+    def _unit(self, path: str) -> str:
+        """What a codemod of file scope may read and edit: the file, or its Helm chart."""
+        st = self.ws.files.get(path)
+        kind = st.kind if st else disc.name_kind(path, self.ws.charts)
+        if kind == disc.HELM:
+            parts = path.split("/")
+            if "templates" in parts:
+                i = len(parts) - 1 - parts[::-1].index("templates")
+                return "/".join(parts[:i]) + "/"
+        if kind == disc.HELM_VALUES:
+            return path.rsplit("/", 1)[0] + "/" if "/" in path else "/"
+        return path
+
+    @staticmethod
+    def _collect(cs: ChangeSet, results: list) -> list[Finding]:
+        found = []
+        for r in results:
+            r.codemod = cs.codemod.id
+            if isinstance(r, Skip):
+                cs.skips.append(r)
+            else:
+                cs.findings.append(r)
+                found.append(r)
+        return found
+
+    def _settle(self, cs: ChangeSet, findings: list[Finding]) -> None:
         """Apply a codemod's edits, validate, drop what breaks a file."""
         cid = cs.codemod.id
         active: list[Finding] = []
-        for f in cs.findings:
+        for f in findings:
             st = self.ws.files.get(f.path)
             if st and st.text and "fixer:" in st.text and \
                     suppressed(self.ws.document(f.path), st.text, f.line, cid):
@@ -364,7 +456,7 @@ class Engine:
             st = self.ws.files.get(path)
             old = st.text if st else None
             if new != old:
-                cs.changes[path] = (old, new)
+                cs.changes[path] = (cs.changes[path][0] if path in cs.changes else old, new)
                 self.ws.set_text(path, new)
 
     def _actions_moved(self, new_texts: dict[str, str | None]) -> bool:
