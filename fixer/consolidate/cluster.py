@@ -34,17 +34,19 @@ def clusters(members: list[Member], threshold: float) -> list[list[Member]]:
         groups: list[tuple[list, list[Member]]] = []
         exact: dict[tuple, int] = {}
         for m in buckets[key]:
-            keys = m.body_keys
-            seq = ([hash(k) for k in keys], [k[0] for k in keys])
-            t = tuple(seq[0])
+            seq = m.shape
+            t = seq[0]
             if t in exact:
                 groups[exact[t]][1].append(m)
                 continue
             best, best_i = threshold, -1
+            # the file is the matchers' second sequence: its index is built once, not per leader
+            same = SequenceMatcher(None, (), seq[0], autojunk=False)
+            shape = SequenceMatcher(None, (), seq[1], autojunk=False)
             for i, (lead, _) in enumerate(groups[:MAX_LEADERS]):
+                same.set_seq1(lead[0])
+                shape.set_seq1(lead[1])
                 # upper bounds first (multiset overlap): most leaders stop here
-                same = SequenceMatcher(None, lead[0], seq[0], autojunk=False)
-                shape = SequenceMatcher(None, lead[1], seq[1], autojunk=False)
                 if (same.real_quick_ratio() + shape.real_quick_ratio()) / 2 < best or \
                         (same.quick_ratio() + shape.quick_ratio()) / 2 < best:
                     continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..dockerdoc import Dockerfile, Instruction
 
@@ -30,29 +31,35 @@ def under(path: str, d: str) -> bool:
     return not d or path == d or path.startswith(d + "/")
 
 
-@dataclass
+@dataclass(eq=False)
 class Member:
+    """A Dockerfile that may merge. Only a small summary is kept: the document is
+    fetched again when needed (on a big repository, holding every parse costs memory)."""
+
     path: str
-    doc: Dockerfile
+    load: Callable[[str], Dockerfile]
     contexts: set[str] = field(default_factory=set)   # directories it is built from
     refs: list = field(default_factory=list)
+
+    def __post_init__(self):
+        d = self.doc
+        directives = tuple(sorted((k, v) for k, (v, _) in d.directives.items()))
+        first = d.stages[0].from_ins if d.stages else None
+        # members can only merge within a bucket: same directives, global ARGs, first base
+        self.bucket: tuple = (directives, tuple(key(i) for i in self.prelude),
+                              key(first) if first else None)
+        body = [key(i) for i in d.instructions if i.stage >= 0]
+        # what clustering compares: exact instructions (hashed) and their keywords
+        self.shape: tuple[tuple[int, ...], tuple[str, ...]] = (
+            tuple(hash(k) for k in body), tuple(k[0] for k in body))
+
+    @property
+    def doc(self) -> Dockerfile:
+        return self.load(self.path)
 
     @property
     def prelude(self) -> list[Instruction]:
         return [i for i in self.doc.instructions if i.stage == -1]
-
-    @property
-    def bucket(self) -> tuple:
-        """Members can only merge within a bucket: same directives, global ARGs, first base."""
-        d = self.doc
-        directives = tuple(sorted((k, v) for k, (v, _) in d.directives.items()))
-        first = d.stages[0].from_ins if d.stages else None
-        return (directives, tuple(key(i) for i in self.prelude),
-                key(first) if first else None)
-
-    @property
-    def body_keys(self) -> list[tuple]:
-        return [key(i) for i in self.doc.instructions if i.stage >= 0]
 
     def copy_sources(self) -> list[tuple[Instruction, list[str]]]:
         """(instruction, sources) of every COPY/ADD that reads the build context."""

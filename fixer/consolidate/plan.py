@@ -28,7 +28,7 @@ class Repo:
         for doc in ctx.documents((disc.DOCKERFILE,)):
             try:
                 if doc.stages:
-                    self.members[doc.path] = Member(doc.path, doc)
+                    self.members[doc.path] = Member(doc.path, ctx.document)
             except ParseError as exc:
                 ctx.error(doc.path, str(exc))
         self.paths = set(self.members)
@@ -134,7 +134,7 @@ def run(codemod, ctx):
         return
     repo.study()
     eligible = []
-    for path in sorted(repo.members):
+    for path in sorted({m.path for cl in found for m in cl}):
         m = repo.members[path]
         why = repo.blocked.get(path)
         if why is None and ctx.exists(path + ".dockerignore"):
