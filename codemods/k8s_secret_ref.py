@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.k8s import (Unsafe, chart_dir, containers, join, open_scopes, parse_or_reason,
+from fixer.k8s import (Unsafe, chart_dir, containers, join, may_hold_workload, open_scopes, parse_or_reason,
                        rendered_entries, replace_pair, resources, safe_line, values_node,
                        workloads)
 from fixer.text import Edit
@@ -27,6 +27,7 @@ _URL_NAME = re.compile(r"(^|_)(URL|URI|DATABASE|DB|CONNECTION|BROKER)(_|$)")
 _CRED_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s:]*:[^/@\s]+@", re.I)
 _KEY_OK = re.compile(r"^[-._a-zA-Z0-9]+$")
 _VALUES_PATH = re.compile(r"\.Values((?:\.[A-Za-z_][\w-]*)+)")
+_SECRET_KIND = re.compile(r"^[\s-]*[\"']?kind[\"']?:\s*[\"']?Secret\b", re.M)
 _FULLNAME = re.compile(r'(?:include|template)\s+"([^"]+)\.fullname"')
 
 
@@ -211,7 +212,7 @@ class K8sSecretRef(Codemod):
         existing = None          # (doc, resource, name text)
         names = set()
         for d in docs:
-            if "Secret" not in d.text or parse_or_reason(d):
+            if not _SECRET_KIND.search(d.text) or parse_or_reason(d):
                 continue
             for res in resources(d):
                 if scalar(get(res, "kind")) != "Secret":
@@ -226,7 +227,7 @@ class K8sSecretRef(Codemod):
                     existing = (d, res, ntext)
         regular, hooks = [], []
         for d in docs:
-            if "env" not in d.text:
+            if "env" not in d.text or not may_hold_workload(d.text):
                 continue
             reason = parse_or_reason(d)
             if reason:

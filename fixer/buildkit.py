@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 from collections import namedtuple
-from functools import lru_cache
+from collections import OrderedDict
 
 RECYCLE = 4000          # parses before the child is replaced
 
@@ -23,20 +23,23 @@ _WORKER = r"""
 import pickle, struct, sys
 import dockerfile
 inp, out = sys.stdin.buffer, sys.stdout.buffer
+
+def one(text):
+    try:
+        cmds = dockerfile.parse_string(text)
+    except dockerfile.GoParseError as exc:
+        return ("err", str(exc))
+    return ("ok", [(c.cmd, c.sub_cmd, c.json, c.original, c.start_line, c.end_line,
+                    tuple(c.flags), tuple(c.value),
+                    tuple((h.name, h.file_descriptor, h.content) for h in c.heredocs))
+                   for c in cmds])
+
 while True:
     head = inp.read(4)
     if len(head) < 4:
         break
-    text = inp.read(struct.unpack("<I", head)[0]).decode("utf-8")
-    try:
-        cmds = dockerfile.parse_string(text)
-        res = ("ok", [(c.cmd, c.sub_cmd, c.json, c.original, c.start_line, c.end_line,
-                       tuple(c.flags), tuple(c.value),
-                       tuple((h.name, h.file_descriptor, h.content) for h in c.heredocs))
-                      for c in cmds])
-    except dockerfile.GoParseError as exc:
-        res = ("err", str(exc))
-    data = pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
+    texts = pickle.loads(inp.read(struct.unpack("<I", head)[0]))
+    data = pickle.dumps([one(t) for t in texts], protocol=pickle.HIGHEST_PROTOCOL)
     out.write(struct.pack("<I", len(data)) + data)
     out.flush()
 """
@@ -44,6 +47,10 @@ while True:
 
 Command = namedtuple("Command", "cmd sub_cmd json original start_line end_line flags value heredocs")
 Heredoc = namedtuple("Heredoc", "name file_descriptor content")
+
+CACHE_SIZE = 4096       # parsed texts kept (a codemod's output is parsed once, for its
+                        # validation and the next codemod)
+BATCH = 64              # texts sent to the child at once by prefetch()
 
 
 class ParseError(Exception):
@@ -71,18 +78,19 @@ class _Child:
                 self.proc.kill()
             self.proc = None
 
-    def parse(self, text: str):
+    def parse_many(self, texts: list[str]) -> list:
+        """One round trip for several texts (a round trip costs more than a parse)."""
         with self.lock:
             if self.proc is None or self.count >= RECYCLE:
                 self.stop()
                 self._start()
-            data = text.encode("utf-8")
+            data = pickle.dumps(texts, protocol=pickle.HIGHEST_PROTOCOL)
             self.proc.stdin.write(struct.pack("<I", len(data)) + data)
             self.proc.stdin.flush()
             head = self.proc.stdout.read(4)
             if len(head) < 4:
                 raise OSError("Dockerfile parser process ended")
-            self.count += 1
+            self.count += len(texts)
             return pickle.loads(self.proc.stdout.read(struct.unpack("<I", head)[0]))
 
 
@@ -102,19 +110,46 @@ def _in_process(text: str):
                    for c in cmds])
 
 
-@lru_cache(maxsize=4096)
-def parse(text: str) -> tuple:
-    """BuildKit's commands (the fields of `dockerfile.Command`); raises ParseError."""
-    result = None
+_cache: OrderedDict[str, tuple] = OrderedDict()     # text -> ("ok", commands) | ("err", message)
+
+
+def _raw(texts: list[str]) -> list:
     if not _child.broken:
         try:
-            result = _child.parse(text)
+            return _child.parse_many(texts)
         except (OSError, EOFError, pickle.UnpicklingError):
             _child.broken = True
             _child.stop()
-    if result is None:
-        result = _in_process(text)
+    return [_in_process(t) for t in texts]
+
+
+def _store(text: str, result) -> tuple:
     status, value = result
+    entry = (status, value if status == "err" else
+             tuple(Command(*c[:8], tuple(Heredoc(*h) for h in c[8])) for c in value))
+    _cache[text] = entry
+    while len(_cache) > CACHE_SIZE:
+        _cache.popitem(last=False)
+    return entry
+
+
+def prefetch(texts) -> None:
+    """Parse these texts ahead, BATCH per round trip (they are about to be read)."""
+    todo = list(dict.fromkeys(t for t in texts if t not in _cache))[:CACHE_SIZE // 2]
+    for i in range(0, len(todo), BATCH):
+        chunk = todo[i:i + BATCH]
+        for text, result in zip(chunk, _raw(chunk)):
+            _store(text, result)
+
+
+def parse(text: str) -> tuple:
+    """BuildKit's commands (the fields of `dockerfile.Command`); raises ParseError."""
+    entry = _cache.get(text)
+    if entry is None:
+        entry = _store(text, _raw([text])[0])
+    else:
+        _cache.move_to_end(text)
+    status, value = entry
     if status == "err":
         raise ParseError(value)
-    return tuple(Command(*c[:8], tuple(Heredoc(*h) for h in c[8])) for c in value)
+    return value
