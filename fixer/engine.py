@@ -113,9 +113,9 @@ class Workspace:
         return st.doc
 
     def prefetch(self, paths: list[str]) -> None:
-        """Parse the Dockerfiles among these paths in one round trip (see buildkit)."""
+        """Parse the Dockerfiles among these paths ahead, in batches (see buildkit.prefetch)."""
         texts = [st.text for st in map(self.files.get, paths)
-                 if st is not None and st.kind == disc.DOCKERFILE and st.doc is None and st.text]
+                 if st is not None and st.kind == disc.DOCKERFILE and st.text]
         if len(texts) > 1:
             buildkit.prefetch(texts)
 

@@ -1,6 +1,7 @@
 """Group near-duplicate Dockerfiles: bucket by what must be equal, then compare within."""
 from __future__ import annotations
 
+from collections import Counter
 from difflib import SequenceMatcher
 
 from .members import Member
@@ -33,6 +34,7 @@ def clusters(members: list[Member], threshold: float) -> list[list[Member]]:
     for key in sorted(buckets, key=lambda k: buckets[k][0].path):
         groups: list[tuple[list, list[Member]]] = []
         exact: dict[tuple, int] = {}
+        postings: dict[int, list[tuple[int, int]]] = {}   # instruction -> (leader, count)
         for m in buckets[key]:
             seq = m.shape
             t = seq[0]
@@ -40,10 +42,20 @@ def clusters(members: list[Member], threshold: float) -> list[list[Member]]:
                 groups[exact[t]][1].append(m)
                 continue
             best, best_i = threshold, -1
+            counts = Counter(t)
+            # exact instructions shared with each leader (a multiset overlap, from the index):
+            # with the keyword ratio at most 1, most leaders are out before any matcher runs
+            shared = [0] * min(len(groups), MAX_LEADERS)
+            for h, c in counts.items():
+                for i, n in postings.get(h, ()):
+                    shared[i] += min(c, n)
             # the file is the matchers' second sequence: its index is built once, not per leader
             same = SequenceMatcher(None, (), seq[0], autojunk=False)
             shape = SequenceMatcher(None, (), seq[1], autojunk=False)
             for i, (lead, _) in enumerate(groups[:MAX_LEADERS]):
+                total = len(lead[0]) + len(t)
+                if total and (2 * shared[i] / total + 1) / 2 < best:
+                    continue
                 same.set_seq1(lead[0])
                 shape.set_seq1(lead[1])
                 # upper bounds first (multiset overlap): most leaders stop here
@@ -56,6 +68,9 @@ def clusters(members: list[Member], threshold: float) -> list[list[Member]]:
             if best_i < 0:
                 groups.append((seq, [m]))
                 exact[t] = len(groups) - 1
+                if len(groups) <= MAX_LEADERS:
+                    for h, c in counts.items():
+                        postings.setdefault(h, []).append((len(groups) - 1, c))
             else:
                 groups[best_i][1].append(m)
                 exact.setdefault(t, best_i)

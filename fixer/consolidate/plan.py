@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import posixpath
 
+from .. import buildkit
 from .. import discovery as disc
 from ..codemod import Finding, Skip
 from ..text import Edit
@@ -134,7 +135,10 @@ def run(codemod, ctx):
         return
     repo.study()
     eligible = []
-    for path in sorted({m.path for cl in found for m in cl}):
+    clustered = sorted({m.path for cl in found for m in cl})
+    for i, path in enumerate(clustered):
+        if i % buildkit.BATCH == 0:   # documents are read again: parse them in batches
+            ctx.ws.prefetch(clustered[i:i + buildkit.BATCH])
         m = repo.members[path]
         why = repo.blocked.get(path)
         if why is None and ctx.exists(path + ".dockerignore"):
@@ -192,6 +196,7 @@ def _output(ctx, common, outdir, filename, paths, used):
 
 def _cluster(codemod, ctx, repo, members, threshold, outdir, filename, used):
     members = sorted(members, key=lambda m: m.path)
+    ctx.ws.prefetch([m.path for m in members])
     while len(members) >= 2:
         paths = [m.path for m in members]
         common = common_dir(paths)
