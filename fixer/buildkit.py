@@ -48,7 +48,7 @@ while True:
 Command = namedtuple("Command", "cmd sub_cmd json original start_line end_line flags value heredocs")
 Heredoc = namedtuple("Heredoc", "name file_descriptor content")
 
-CACHE_SIZE = 4096       # parsed texts kept (a codemod's output is parsed once, for its
+CACHE_SIZE = 1024       # parsed texts kept (a codemod's output is parsed once, for its
                         # validation and the next codemod)
 BATCH = 64              # texts sent to the child at once by prefetch()
 

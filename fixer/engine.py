@@ -86,7 +86,7 @@ class ChangeSet:
 class Workspace:
     """The repository's infrastructure files as they stand between codemods."""
 
-    MAX_PARSED = 1024     # parsed documents kept at once (memory stays flat on big repositories)
+    MAX_PARSED = 256      # parsed documents kept at once (memory stays flat on big repositories)
 
     def __init__(self):
         self.files: dict[str, FileState] = {}
