@@ -84,9 +84,11 @@ class K8sSecretRef(Codemod):
     id = "k8s-secret-ref"
     title = "Move secret env values into a Secret and reference them with secretKeyRef"
     kinds = ("k8s", "helm", "helm-values")
+    targets = ("k8s", "helm")
     severity = "high"
     checks = (CHECK,)
     order = 300
+    scope = "file"      # a manifest (and its new Secret file), or a chart with its values
     rationale = (
         "An env value in a pod spec shows in `kubectl describe`, in every copy of the "
         "manifest and to anyone who can read the workload. A secretKeyRef keeps the value in "
@@ -126,6 +128,14 @@ class K8sSecretRef(Codemod):
             charts.setdefault(chart_dir(doc.path) or "", []).append(doc)
         for chart, docs in sorted(charts.items()):
             yield from self._chart(ctx, chart, docs)
+
+    def fix_unit(self, docs, ctx):
+        if docs[0].kind == "helm":
+            yield from self._chart(ctx, chart_dir(docs[0].path) or "", docs)
+            return
+        for doc in docs:
+            if "env" in doc.text:
+                yield from ctx.guard(self, doc, self.fix)
 
     # -- plain manifests -------------------------------------------------------------
     def fix(self, doc, ctx):

@@ -83,5 +83,11 @@ class Codemod:
     def fix(self, doc, ctx: "Context") -> Iterable[Finding | Skip]:
         raise NotImplementedError
 
+    def fix_unit(self, docs: list, ctx: "Context") -> Iterable[Finding | Skip]:
+        """File scope, run file by file: the documents of one file, or of one Helm chart's
+        templates, that `wants` accepted. By default fix() on each."""
+        for doc in docs:
+            yield from ctx.guard(self, doc, self.fix)
+
     def options(self, ctx: "Context") -> dict[str, Any]:
         return ctx.settings.codemod_options(self.id)

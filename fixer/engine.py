@@ -396,17 +396,25 @@ class Engine:
             for cm, cs in zip(group, css):
                 started = time.perf_counter()
                 results: list = []
-                for path in chunk:
-                    st = self.ws.files.get(path)
-                    if st is None or st.text is None or st.kind not in (cm.targets or cm.kinds) \
-                            or path in ctx._bad_files or not cm.wants(st.text):
-                        continue
-                    results += ctx.guard(cm, self.ws.document(path), cm.fix)
+                for unit in order[n:n + buildkit.BATCH]:
+                    docs = []
+                    for path in units[unit]:
+                        st = self.ws.files.get(path)
+                        if st is None or st.text is None or st.kind not in (cm.targets or cm.kinds) \
+                                or path in ctx._bad_files or not cm.wants(st.text):
+                            continue
+                        docs.append(self.ws.document(path))
+                    if docs:
+                        try:
+                            results += cm.fix_unit(docs, ctx)
+                        except Exception as exc:  # a codemod bug must not stop the run
+                            ctx.error(docs[0].path, f"{cm.id} failed: {exc.__class__.__name__}: {exc}")
                 if results:
                     found = self._collect(cs, results)
                     for f in found:
                         unit = self._unit(f.path)
-                        outside = sorted(p for p in f.paths if self._unit(p) != unit)
+                        # a new file is fine (nothing else reads it); another existing one is not
+                        outside = sorted(p for p in f.paths if self._unit(p) != unit and p in self.ws.files)
                         if outside:
                             f.edits = []
                             f.status, f.note = "dropped", f"edits {outside[0]}, outside its own file"

@@ -30,35 +30,48 @@ def mask(text: str) -> str:
     found = actions(text)
     if not found:
         return text
-    chars = list(text)
+    pieces, pos = [], 0
     inside = bytearray(len(text))
     for m in found:
         s, e = m.start(), m.end()
-        chars[s:e] = _NOT_EOL.sub("x", m.group(0))
+        pieces.append(text[pos:s])
+        a = m.group(0)
+        pieces.append(_NOT_EOL.sub("x", a) if "\n" in a or "\r" in a else "x" * (e - s))
         inside[s:e] = b"\x01" * (e - s)
+        pos = e
+    pieces.append(text[pos:])
+    masked = "".join(pieces)
+    hashes: list[int] = []
     # `key: {{- include … | nindent 4 }}` renders a block on the following lines: the
     # action becomes a comment, so `key:` opens the block that follows it
+    lines: set[int] = set()       # starts of the lines an action touches
     for m in found:
         a = m.group(0)
+        line_start = text.rfind("\n", 0, m.start()) + 1
         if a.startswith("{{-") and _INDENT.search(a) and "\n" not in a:
-            line_start = text.rfind("\n", 0, m.start()) + 1
             if _KEY_BEFORE.match(text[line_start:m.start()]):
-                chars[m.start()] = "#"
-    masked = "".join(chars)
+                hashes.append(m.start())
+        ls = line_start
+        while True:
+            lines.add(ls)
+            nl = text.find("\n", ls, m.end())
+            if nl < 0:
+                break
+            ls = nl + 1
     # lines made only of actions (and spaces) turn into comments
-    out = []
-    pos = 0
-    for line in masked.splitlines(keepends=True):
-        body = line.rstrip("\r\n")
+    for ls in lines:
+        le = text.find("\n", ls)
+        body = masked[ls:len(text) if le < 0 else le].rstrip("\r")
         # only actions, perhaps followed by a YAML comment: `{{- end }}  # tidy`
         m = _ACTION_LINE.match(body) if "x" in body else None
-        if m and _only_actions(text, inside, pos + m.start(2), pos + m.end(2)):
-            lead = m.start(2)
-            body = body[:lead] + "#" + body[lead + 1:]
-            line = body + line[len(body):]
-        out.append(line)
-        pos += len(line)
-    return "".join(out)
+        if m and _only_actions(text, inside, ls + m.start(2), ls + m.end(2)):
+            hashes.append(ls + m.start(2))
+    if not hashes:
+        return masked
+    chars = list(masked)
+    for at in hashes:
+        chars[at] = "#"
+    return "".join(chars)
 
 
 def _only_actions(text: str, inside: bytearray, start: int, end: int) -> bool:

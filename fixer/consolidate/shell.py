@@ -104,6 +104,10 @@ class Command:
 
 
 def commands(text: str):
+    # cheap tests before the regular expression (YAML files can be megabytes of CRDs)
+    if ("build" not in text and "bud" not in text) or \
+            ("docker" not in text and "podman" not in text and "buildah" not in text):
+        return
     for m in CMD.finditer(text):
         toks, end = tokens(text, m.end())
         c = Command(m.start(), m.end(), m.group(1).split()[0], end=end)
