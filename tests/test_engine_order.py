@@ -52,3 +52,57 @@ def test_groups_never_mix_a_reader_with_what_it_reads():
     assert not _independent([by_id["dockerfile-maintainer"]], by_id["compose-cap-drop"])
     assert _independent([by_id["compose-networks"]], by_id["compose-cap-drop"])
     assert _independent([by_id["k8s-security-context"]], by_id["k8s-resources"])
+
+
+def test_file_scope_edit_of_another_file_is_dropped(tmp_path):
+    from fixer.codemod import Codemod, Finding
+    from fixer.text import Edit
+
+    class Greedy(Codemod):
+        id, kinds, scope = "greedy", ("compose",), "file"
+
+        def fix(self, doc, ctx):
+            other = "b/compose.yaml" if doc.path.startswith("a/") else "a/compose.yaml"
+            yield Finding(doc.path, 1, "edits a neighbour", [Edit(other, 0, 0, "# x\n")])
+            yield Finding(doc.path, 1, "adds a file", [Edit(doc.path + ".note", 0, 0, "new\n")])
+
+    class Plain(Greedy):
+        id = "plain"
+
+        def fix(self, doc, ctx):
+            yield Finding(doc.path, 1, "comment", [Edit(doc.path, 0, 0, "# plain\n")])
+
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "compose.yaml").write_text("services:\n  web:\n    image: nginx\n")
+    settings = config.load(tmp_path, offline=True)
+    res = runner.run(WorkTree(tmp_path, use_git=False), settings, [Greedy(), Plain()], tmp_path)
+    greedy, plain = res.changesets
+    assert sorted(greedy.changes) == ["a/compose.yaml.note", "b/compose.yaml.note"]
+    assert {f.status for f in greedy.findings if f.message == "edits a neighbour"} == {"dropped"}
+    assert any("outside its own file" in e for e in res.errors)
+    assert sorted(plain.changes) == ["a/compose.yaml", "b/compose.yaml"]
+
+
+def test_dockerfiles_are_parsed_in_batches(tmp_path, monkeypatch):
+    from fixer import buildkit
+
+    calls: list[int] = []
+    real = buildkit._Child.parse_many
+
+    def counting(self, texts):
+        calls.append(len(texts))
+        return real(self, texts)
+
+    monkeypatch.setattr(buildkit._Child, "parse_many", counting)
+    monkeypatch.setattr(buildkit, "_cache", type(buildkit._cache)())
+    for i in range(40):
+        d = tmp_path / f"svc{i}"
+        d.mkdir()
+        (d / "Dockerfile").write_text(f"FROM debian:12\nRUN apt-get install -y curl\nCMD [\"run\", \"{i}\"]\n")
+    codemods = [cm for cm in runner.all_codemods() if cm.id.startswith("dockerfile-") and cm.scope == "file"]
+    res = runner.run(WorkTree(tmp_path, use_git=False), config.load(tmp_path, offline=True), codemods, tmp_path)
+    changed = sum(len(cs.changes) for cs in res.changesets)
+    assert changed >= 80                       # apt hygiene, USER, HEALTHCHECK... on every file
+    assert sum(calls) >= 40 + changed          # every original and every output was parsed
+    assert len(calls) < sum(calls) / 10        # ...in a few round trips
