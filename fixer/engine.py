@@ -387,16 +387,21 @@ class Engine:
         units: dict[str, list[str]] = {}
         for path in self.ws.paths({k for cm in group for k in cm.targets or cm.kinds}):
             units.setdefault(self._unit(path), []).append(path)
-        order = list(units)
-        # units go in chunks: within a chunk codemod after codemod (their outputs are
-        # then parsed for validation in one round trip), chunk after chunk
-        for n in range(0, len(order), buildkit.BATCH):
-            chunk = [p for u in order[n:n + buildkit.BATCH] for p in units[u]]
+        # units go in chunks of about BATCH files (a chart is never split): within a chunk
+        # codemod after codemod (their outputs are then parsed for validation in one round
+        # trip), chunk after chunk; a chunk's parses fit in the caches
+        chunks: list[list[str]] = [[]]
+        for unit in units:
+            if chunks[-1] and sum(len(units[u]) for u in chunks[-1]) + len(units[unit]) > buildkit.BATCH:
+                chunks.append([])
+            chunks[-1].append(unit)
+        for chunk_units in chunks:
+            chunk = [p for u in chunk_units for p in units[u]]
             self.ws.prefetch(chunk)
             for cm, cs in zip(group, css):
                 started = time.perf_counter()
                 results: list = []
-                for unit in order[n:n + buildkit.BATCH]:
+                for unit in chunk_units:
                     docs = []
                     for path in units[unit]:
                         st = self.ws.files.get(path)
