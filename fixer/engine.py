@@ -391,10 +391,13 @@ class Engine:
         # codemod after codemod (their outputs are then parsed for validation in one round
         # trip), chunk after chunk; a chunk's parses fit in the caches
         chunks: list[list[str]] = [[]]
+        size = 0
         for unit in units:
-            if chunks[-1] and sum(len(units[u]) for u in chunks[-1]) + len(units[unit]) > buildkit.BATCH:
+            if chunks[-1] and size + len(units[unit]) > buildkit.BATCH:
                 chunks.append([])
+                size = 0
             chunks[-1].append(unit)
+            size += len(units[unit])
         for chunk_units in chunks:
             chunk = [p for u in chunk_units for p in units[u]]
             self.ws.prefetch(chunk)
