@@ -68,9 +68,8 @@ class Repo:
             self.refs += self._safe(doc, wf)
         for doc in ctx.documents((disc.SCRIPT, disc.YAML)):
             self.refs += R.shell_refs(doc.path, doc.kind, doc.text, mset, ctx.exists)
-        # a build from Python (subprocess or the docker SDK) names "build" somewhere
         for doc in ctx.documents((disc.PYTHON,), needles=("ocker", "ontainerfile", "podman", "buildah"),
-                                 wants=lambda t: "build" in t or "ockerfile" in t or "ontainerfile" in t):
+                                 wants=R.may_refer):
             self.refs += self._safe(doc, lambda d: R.python_refs(d, mset))
         claimed: dict[str, list] = {}
         for r in self.refs:

@@ -387,6 +387,17 @@ def _compose_rewrite(doc, ref, b, ctxdir, dnode, tnode):
 
 # -- Python ------------------------------------------------------------------
 
+_BUILD_WORD = re.compile(r"""['"](?:build|bud)['"]""")
+_FILE_FLAG = re.compile(r"""['"](?:-f|--file)['"]""")
+
+
+def may_refer(text: str) -> bool:
+    """Cheap test before parsing: the text can hold a build command list (`"build"` and
+    `"-f"` as strings) or a docker SDK `.build(..., dockerfile=...)` call."""
+    return bool(_BUILD_WORD.search(text) and _FILE_FLAG.search(text)) or \
+        (".build" in text and "dockerfile" in text)
+
+
 def python_refs(doc, members: set[str]) -> list[Ref]:
     from .pyrefs import find
     return find(doc, members)
