@@ -17,9 +17,28 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from .text import Edit, TextFile
 
 try:
-    _Loader = yaml.CSafeLoader
+    _Base = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - libyaml missing
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+_plain_tags: dict[str, str] = {}    # plain scalar -> its resolved tag (the safe resolver's)
+
+
+class _Loader(_Base):
+    """The safe loader with its tag resolution remembered: the resolver is Python code
+    run for every scalar, and infrastructure files repeat their scalars a lot."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is ScalarNode:
+            if not implicit[0]:
+                return self.DEFAULT_SCALAR_TAG
+            tag = _plain_tags.get(value)
+            if tag is None:
+                tag = _Base.resolve(self, kind, value, implicit)
+                if len(_plain_tags) < 100_000:
+                    _plain_tags[value] = tag
+            return tag
+        return _Base.resolve(self, kind, value, implicit)
 
 
 class ParseError(Exception):
