@@ -98,6 +98,14 @@ _child = _Child()
 atexit.register(_child.stop)
 
 
+def after_fork() -> None:
+    """In a forked copy of the process: start a child of its own when needed (the
+    parent's child and its pipes stay the parent's)."""
+    _child.proc = None
+    _child.count = 0
+    _child.lock = threading.Lock()
+
+
 def _in_process(text: str):
     import dockerfile
 

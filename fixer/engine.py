@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import gc
+import os
+import pickle
+import sys
 import time
 import traceback
 from collections import OrderedDict
@@ -398,6 +401,19 @@ class Engine:
                 size = 0
             chunks[-1].append(unit)
             size += len(units[unit])
+        half = len(chunks) // 2
+        worker = self._fork(ctx, group, units, chunks[half:]) if half >= 2 and self._jobs() > 1 else None
+        self._chunks(ctx, group, css, units, chunks if worker is None else chunks[:half])
+        if worker is not None:
+            done = self._join(ctx, css, worker)
+            if not done:   # the other process failed: do its half here (nothing of it was kept)
+                self._chunks(ctx, group, css, units, chunks[half:])
+        for cm, cs in zip(group, css):
+            cs.notes = ctx.notes.get(cm.id, [])
+        return css
+
+    def _chunks(self, ctx: Context, group: list[Codemod], css: list[ChangeSet],
+                units: dict[str, list[str]], chunks: list[list[str]]) -> None:
         for chunk_units in chunks:
             chunk = [p for u in chunk_units for p in units[u]]
             self.ws.prefetch(chunk)
@@ -431,9 +447,63 @@ class Engine:
                 cs.seconds += time.perf_counter() - started
             for path in chunk:
                 self.ws.forget(path)
-        for cm, cs in zip(group, css):
-            cs.notes = ctx.notes.get(cm.id, [])
-        return css
+
+    def _jobs(self) -> int:
+        try:
+            return int(self.settings.get("jobs") or os.environ.get("FIXER_JOBS") or 2)
+        except ValueError:
+            return 2
+
+    def _fork(self, ctx: Context, group: list[Codemod], units, chunks):
+        """Run these chunks in a forked copy of this process (the machine's second core);
+        None when that is not possible. The copy sends back what it found and changed."""
+        if not hasattr(os, "fork") or self.settings.get("debug"):
+            return None
+        sys.stdout.flush()
+        sys.stderr.flush()
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid:
+            os.close(w)
+            return pid, r
+        try:  # the copy: its own BuildKit child, then its half
+            os.close(r)
+            buildkit.after_fork()
+            n_errors, n_notes = len(self.errors), {k: len(v) for k, v in ctx.notes.items()}
+            css = [ChangeSet(cm) for cm in group]
+            self._chunks(ctx, group, css, units, chunks)
+            out = ([(cs.changes, cs.findings, cs.skips, cs.seconds) for cs in css], self.errors[n_errors:],
+                   ctx.secrets, {k: v[n_notes.get(k, 0):] for k, v in ctx.notes.items()}, ctx._bad_files)
+            with os.fdopen(w, "wb") as f:
+                pickle.dump(out, f, protocol=pickle.HIGHEST_PROTOCOL)
+        finally:
+            os._exit(0)
+
+    def _join(self, ctx: Context, css: list[ChangeSet], worker) -> bool:
+        pid, r = worker
+        with os.fdopen(r, "rb") as f:
+            data = f.read()
+        os.waitpid(pid, 0)
+        try:
+            parts, errors, secrets, notes, bad = pickle.loads(data)
+        except Exception:
+            return False
+        for cs, (changes, findings, skips, seconds) in zip(css, parts):
+            for path, (old, new) in changes.items():
+                cs.changes[path] = (cs.changes[path][0] if path in cs.changes else old, new)
+                self.ws.set_text(path, new)
+            cs.findings += findings
+            cs.skips += skips
+            cs.seconds += seconds
+        for line in errors:
+            if line not in ctx._seen_errors and line not in self.errors:
+                ctx._seen_errors.add(line)
+                self.errors.append(line)
+        ctx.secrets |= secrets
+        for k, v in notes.items():
+            ctx.notes.setdefault(k, []).extend(v)
+        ctx._bad_files |= bad
+        return True
 
     def _unit(self, path: str) -> str:
         """What a codemod of file scope may read and edit: the file, or its Helm chart."""

@@ -106,3 +106,37 @@ def test_dockerfiles_are_parsed_in_batches(tmp_path, monkeypatch):
     assert changed >= 80                       # apt hygiene, USER, HEALTHCHECK... on every file
     assert sum(calls) >= 40 + changed          # every original and every output was parsed
     assert len(calls) < sum(calls) / 10        # ...in a few round trips
+
+
+def test_second_process_gives_the_same_result(tmp_path, monkeypatch):
+    import os
+
+    from fixer import buildkit
+
+    tree = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples" / "audit-repo", tree, symlinks=True)
+    monkeypatch.setattr(buildkit, "BATCH", 2)          # many small chunks: groups are split
+    forks = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+
+    def outcome(jobs):
+        settings = config.load(tree, offline=True)
+        settings.extra["jobs"] = jobs
+        res = runner.run(WorkTree(tree, use_git=False), settings, [type(c)() for c in runner.all_codemods()], tree)
+        return ([(cs.codemod.id, cs.changes, [(f.path, f.line, f.message, f.status) for f in cs.findings],
+                  [(s.path, s.line, s.reason) for s in cs.skips], cs.notes) for cs in res.changesets],
+                res.errors, sorted(res.secrets))
+
+    alone = outcome(1)
+    assert not forks
+    together = outcome(2)
+    assert forks                                         # the second process did take part
+    assert together == alone
