@@ -48,6 +48,9 @@ class Source:
     def read(self, path: str) -> bytes:
         raise NotImplementedError
 
+    def after_fork(self) -> None:
+        """In a forked copy of the process: stop sharing anything with the parent."""
+
 
 class WorkTree(Source):
     def __init__(self, root: Path, use_git: bool = True):
@@ -113,6 +116,14 @@ class GitTree(Source):
 
     def read(self, path: str) -> bytes:
         return self.repo.odb.stream(bytes.fromhex(self._sha[path])).read()
+
+    def after_fork(self) -> None:
+        # gitpython keeps `git cat-file` processes: a copy must start its own, and keep
+        # the parent's objects alive (collecting them would stop the parent's processes)
+        import git
+
+        self._parents = getattr(self, "_parents", []) + [self.repo]
+        self.repo = git.Repo(self.repo.git_dir)
 
 
 def name_kind(path: str, chart_dirs: set[str]) -> str | None:

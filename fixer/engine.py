@@ -469,6 +469,8 @@ class Engine:
         try:  # the copy: its own BuildKit child, then its half
             os.close(r)
             buildkit.after_fork()
+            if self.source is not None:
+                self.source.after_fork()
             n_errors, n_notes = len(self.errors), {k: len(v) for k, v in ctx.notes.items()}
             css = [ChangeSet(cm) for cm in group]
             self._chunks(ctx, group, css, units, chunks)

@@ -88,4 +88,7 @@ def head_source(repo, prefix: str) -> Source:
 
         def read(self, path):
             return tree.read(prefix + path)
+
+        def after_fork(self):
+            tree.after_fork()
     return Sub()

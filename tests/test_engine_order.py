@@ -140,3 +140,29 @@ def test_second_process_gives_the_same_result(tmp_path, monkeypatch):
     together = outcome(2)
     assert forks                                         # the second process did take part
     assert together == alone
+
+
+def test_apply_with_a_second_process_builds_the_same_branch(tmp_path, monkeypatch):
+    """Under `apply` files come from git objects: the forked copy must read them through
+    its own git processes and leave the parent's working."""
+    from typer.testing import CliRunner
+
+    from fixer import buildkit
+    from fixer.cli import app
+    from tests.helpers import git, init_repo, snapshot
+
+    tree = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples" / "audit-repo", tree, symlinks=True)
+    init_repo(tree)
+    before = snapshot(tree)
+    monkeypatch.setattr(buildkit, "BATCH", 2)
+    trees = []
+    for jobs in ("1", "2"):
+        monkeypatch.setenv("FIXER_JOBS", jobs)
+        res = CliRunner().invoke(app, ["apply", str(tree), "--offline", "--branch", f"fix-{jobs}"])
+        assert res.exit_code == 0, res.output
+        trees.append(git(tree, "rev-parse", f"fix-{jobs}^{{tree}}").strip())
+    assert trees[0] == trees[1]
+    assert git(tree, "log", "--format=%s", "fix-1").splitlines()[:-1] == \
+        git(tree, "log", "--format=%s", "fix-2").splitlines()[:-1]
+    assert snapshot(tree) == before
