@@ -448,11 +448,17 @@ class Engine:
             for path in chunk:
                 self.ws.forget(path)
 
+    BIG = 10_000     # files: above this the second process is not used unless asked for
+
     def _jobs(self) -> int:
+        """Processes for file-by-file work. By default two, but one on a repository of
+        more than BIG infrastructure files: the copy's own memory then costs more than
+        the second core gains (about 100 MB at 25,000 files)."""
+        asked = self.settings.get("jobs") or os.environ.get("FIXER_JOBS")
         try:
-            return int(self.settings.get("jobs") or os.environ.get("FIXER_JOBS") or 2)
+            return int(asked) if asked else (2 if len(self.ws.files) <= self.BIG else 1)
         except ValueError:
-            return 2
+            return 1
 
     def _fork(self, ctx: Context, group: list[Codemod], units, chunks):
         """Run these chunks in a forked copy of this process (the machine's second core);
