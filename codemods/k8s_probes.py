@@ -4,7 +4,7 @@ from __future__ import annotations
 from yaml.nodes import MappingNode, SequenceNode
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.k8s import (may_hold_workload, Unsafe, add_entry, containers, hidden_pod_specs, parse_or_reason,
+from fixer.k8s import (may_edit_workload, Unsafe, add_entry, containers, hidden_pod_specs, parse_or_reason,
                        value_actions, workloads)
 from fixer.yamldoc import Raw, get, get_pair, scalar
 
@@ -88,8 +88,7 @@ class K8sProbes(Codemod):
                         "      containers:\n        - name: j\n          image: busybox:1.36\n"
                         "          ports: [{containerPort: 80}]\n")]
 
-    def wants(self, text):
-        return ("containers" in text or "template" in text) and may_hold_workload(text)
+    wants = staticmethod(may_edit_workload)
 
     def fix(self, doc, ctx):
         if parse_or_reason(doc):

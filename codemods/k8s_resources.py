@@ -6,7 +6,7 @@ import re
 from yaml.nodes import MappingNode
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.k8s import (may_hold_workload, Unsafe, add_entries, add_entry, containers, hidden_pod_specs, ordered,
+from fixer.k8s import (may_edit_workload, Unsafe, add_entries, add_entry, containers, hidden_pod_specs, ordered,
                        parse_or_reason, value_actions, values_defaults, workloads)
 from fixer.yamldoc import get, get_pair, scalar
 
@@ -96,8 +96,7 @@ class K8sResources(Codemod):
         "that renders `resources` from values, the default goes into values.yaml.")
     examples = [Example("k8s/cron.yaml", BEFORE, AFTER)]
 
-    def wants(self, text):
-        return ("containers" in text or "template" in text) and may_hold_workload(text)
+    wants = staticmethod(may_edit_workload)
 
     def fix(self, doc, ctx):
         if parse_or_reason(doc):

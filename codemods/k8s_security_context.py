@@ -4,7 +4,7 @@ from __future__ import annotations
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.k8s import (may_hold_workload, Unsafe, add_entries, add_entry, append_item, containers, hidden_pod_specs,
+from fixer.k8s import (may_edit_workload, Unsafe, add_entries, add_entry, append_item, containers, hidden_pod_specs,
                        ordered, parse_or_reason, privileged_node_agent,
                        value_actions, values_defaults, workloads)
 from fixer.yamldoc import Flow, get, has_own, scalar
@@ -101,8 +101,7 @@ class K8sSecurityContext(Codemod):
         "read_only_root_filesystem, seccomp (all true by default).")
     examples = [Example("k8s/web.yaml", DEPLOY, DEPLOY_FIXED), Example("k8s/agent.yaml", AGENT)]
 
-    def wants(self, text):
-        return ("containers" in text or "template" in text) and may_hold_workload(text)
+    wants = staticmethod(may_edit_workload)
 
     def fix(self, doc, ctx):
         reason = parse_or_reason(doc)

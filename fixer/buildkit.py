@@ -19,12 +19,11 @@ from collections import OrderedDict
 
 RECYCLE = 4000          # parses before the child is replaced
 
-_WORKER = r"""
-import pickle, struct, sys
-import dockerfile
-inp, out = sys.stdin.buffer, sys.stdout.buffer
-
+# one parse as plain tuples; the child runs this code, and so does this process when
+# the child cannot start
+_ONE = r"""
 def one(text):
+    import dockerfile
     try:
         cmds = dockerfile.parse_string(text)
     except dockerfile.GoParseError as exc:
@@ -33,7 +32,11 @@ def one(text):
                     tuple(c.flags), tuple(c.value),
                     tuple((h.name, h.file_descriptor, h.content) for h in c.heredocs))
                    for c in cmds])
+"""
 
+_WORKER = _ONE + r"""
+import pickle, struct, sys
+inp, out = sys.stdin.buffer, sys.stdout.buffer
 while True:
     head = inp.read(4)
     if len(head) < 4:
@@ -106,16 +109,9 @@ def after_fork() -> None:
     _child.lock = threading.Lock()
 
 
-def _in_process(text: str):
-    import dockerfile
-
-    try:
-        cmds = dockerfile.parse_string(text)
-    except dockerfile.GoParseError as exc:
-        return ("err", str(exc))
-    return ("ok", [(c.cmd, c.sub_cmd, c.json, c.original, c.start_line, c.end_line, tuple(c.flags),
-                    tuple(c.value), tuple((h.name, h.file_descriptor, h.content) for h in c.heredocs))
-                   for c in cmds])
+_space: dict = {}
+exec(_ONE, _space)
+_in_process = _space["one"]
 
 
 _cache: OrderedDict[str, tuple] = OrderedDict()     # text -> ("ok", commands) | ("err", message)

@@ -18,6 +18,7 @@ from .config import Settings
 from .dockerdoc import Dockerfile
 from .helm import HelmTemplate
 from .helm import preserves_actions as helm_preserves
+from .k8s import chart_dir
 from .suppress import suppressed
 from .text import DecodeError, EditConflict, TextFile, apply_edits, decode
 from .validate import LOST_ACTION, validate
@@ -117,15 +118,8 @@ class Workspace:
 
     def prefetch(self, paths: list[str]) -> None:
         """Parse the Dockerfiles among these paths ahead, in batches (see buildkit.prefetch)."""
-        texts = [st.text for st in map(self.files.get, paths)
-                 if st is not None and st.kind == disc.DOCKERFILE and st.text]
-        if len(texts) > 1:
-            buildkit.prefetch(texts)
-
-    @staticmethod
-    def prefetch_texts(texts: list[str]) -> None:
-        if len(texts) > 1:
-            buildkit.prefetch(texts)
+        buildkit.prefetch([st.text for st in map(self.files.get, paths)
+                           if st is not None and st.kind == disc.DOCKERFILE and st.text])
 
     def forget(self, path: str) -> None:
         st = self.files.get(path)
@@ -137,8 +131,7 @@ class Workspace:
         """Drop parsed documents (memory) except for these kinds; texts stay."""
         for st in self.files.values():
             if st.doc is not None and st.kind not in keep:
-                st.doc = None
-                self._parsed.pop(st.path, None)
+                self.forget(st.path)
 
     def paths(self, kinds: Iterable[str] = ()) -> list[str]:
         kinds = set(kinds)
@@ -517,11 +510,8 @@ class Engine:
         """What a codemod of file scope may read and edit: the file, or its Helm chart."""
         st = self.ws.files.get(path)
         kind = st.kind if st else disc.name_kind(path, self.ws.charts)
-        if kind == disc.HELM:
-            parts = path.split("/")
-            if "templates" in parts:
-                i = len(parts) - 1 - parts[::-1].index("templates")
-                return "/".join(parts[:i]) + "/"
+        if kind == disc.HELM and chart_dir(path) is not None:
+            return chart_dir(path) + "/"
         if kind == disc.HELM_VALUES:
             return path.rsplit("/", 1)[0] + "/" if "/" in path else "/"
         return path
@@ -554,8 +544,8 @@ class Engine:
         while True:
             new_texts, conflicts = self._apply(active)
             # Dockerfiles are validated by BuildKit in a child process: one round trip for all
-            self.ws.prefetch_texts([t for p, t in new_texts.items()
-                                    if t and p in self.ws.files and self.ws.files[p].kind == disc.DOCKERFILE])
+            buildkit.prefetch([t for p, t in new_texts.items()
+                               if t and p in self.ws.files and self.ws.files[p].kind == disc.DOCKERFILE])
             for f in conflicts:
                 f.status, f.note = "dropped", "its edits overlap another fix"
                 active.remove(f)

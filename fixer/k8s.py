@@ -104,6 +104,11 @@ def may_hold_workload(text: str) -> bool:
     return _WORKLOAD_KIND.search(text) is not None
 
 
+def may_edit_workload(text: str) -> bool:
+    """The workload codemods' cheap test: a workload kind and its pod template or containers."""
+    return ("containers" in text or "template" in text) and may_hold_workload(text)
+
+
 def hidden_pod_specs(doc) -> Iterator[tuple[int, str]]:
     """(line, reason) of workloads whose pod spec a template action renders out of sight."""
     for res in resources(doc):

@@ -135,7 +135,6 @@ def run(codemod, ctx):
     if not found:
         return
     repo.study()
-    eligible = []
     clustered = sorted({m.path for cl in found for m in cl})
     for i, path in enumerate(clustered):
         if i % buildkit.BATCH == 0:   # documents are read again: parse them in batches
@@ -148,8 +147,6 @@ def run(codemod, ctx):
             why = repo.copied(path)
         if why:
             m.why_out = why
-        else:
-            eligible.append(m)
     groups = join_by_refs(found, repo.refs)
     used: set[str] = ctx.shared.setdefault("dockerfile-consolidate:outputs", set())
     for cl in groups:
