@@ -54,12 +54,27 @@ def compose_all(text: str, path: str = "") -> list[Node]:
 @lru_cache(maxsize=256)
 def _compose_cached(text: str) -> tuple[Node, ...]:
     try:
-        return tuple(d for d in yaml.compose_all(text, Loader=_Loader) if d is not None)
+        docs = tuple(d for d in yaml.compose_all(text, Loader=_Loader) if d is not None)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ParseError(f"invalid YAML{where}: {problem}") from None
+    if "<<" in text:
+        _refuse_duplicate_merge_keys(docs)
+    return docs
+
+
+def _refuse_duplicate_merge_keys(docs) -> None:
+    """Two `<<` keys in one mapping are a duplicate key (an error in YAML 1.2) and PyYAML
+    releases disagree on which one wins: such a file is invalid, whatever is installed."""
+    for d in docs:
+        for n in walk(d):
+            if isinstance(n, MappingNode):
+                merges = [k for k, _ in n.value if k.tag == _MERGE]
+                if len(merges) > 1:
+                    raise ParseError(f"invalid YAML (line {merges[1].start_mark.line + 1}): "
+                                     "duplicate '<<' merge key in one mapping")
 
 
 class YamlFile(TextFile):

@@ -224,7 +224,6 @@ def test_buildkit_child_process_matches_the_module():
 @pytest.mark.parametrize("text", [
     "a: &x {p: 1, q: 2}\nb:\n  <<: *x\n  q: 3\n",
     "a: &x {p: 1}\nc: &y {p: 2, r: 5}\nb:\n  <<: [*x, *y]\n",
-    "b:\n  <<: {p: 1}\n  <<: {p: 2}\n",
     "a: 2020-01-01\nb: 0o17\nc: 0x1f\nd: 1_000\ne: .inf\nf: ~\ng: yes\nh: !!binary aGVsbG8=\ni: '1'\n",
     "a: !!set {x, y}\nb: !!omap [{k: v}]\n",
     "- [1, 2]\n- {a: [b, {c: d}]}\n---\nnext: doc\n",
@@ -233,6 +232,16 @@ def test_to_python_builds_what_the_safe_loader_builds(text):
     from fixer.yamldoc import compose_all
 
     assert [to_python(d) for d in compose_all(text)] == list(yaml.load_all(text, Loader=yaml.SafeLoader))
+
+
+@pytest.mark.parametrize("text", ["b:\n  <<: {p: 1}\n  <<: {p: 2}\n", "a: &x {p: 1}\nb: {<<: *x, c: 1, <<: {q: 2}}\n"])
+def test_two_merge_keys_in_one_mapping_make_the_file_invalid(text):
+    """PyYAML releases disagree on which `<<` wins (6.0.4 changed it); YAML 1.2 calls it a
+    duplicate key. fixer refuses the file with the line, whatever version is installed."""
+    from fixer.yamldoc import ParseError, compose_all
+
+    with pytest.raises(ParseError, match=r"line \d+\): duplicate '<<' merge key"):
+        compose_all(text)
 
 
 @pytest.mark.parametrize("text", ["? [a]\n: 1\n", "a: !Ref x\n", "a:\n  <<: [1]\n"])
