@@ -3,44 +3,18 @@ from __future__ import annotations
 
 import re
 
-from fixer import images
+from fixer import images, shell
+from fixer.codemod import Skip
 
-OPERATORS = {"&&", "||", ";", "|", "&"}
 _ARG = re.compile(r"\$\{?(\w+)\}?")
 
 
-def commands(doc, ins) -> list[list[tuple[str, int, int]]] | None:
-    """Simple commands of a shell-form RUN/CMD as lists of (word, start, end).
+def commands(doc, ins) -> list[shell.Command]:
+    """Simple commands of a RUN (fixer.shell), wrappers such as sudo and env removed.
 
-    None when the instruction is not a plain shell form (JSON, heredoc).
-    A trailing `;` or `&&` glued to a word ends the command; the word keeps its
-    offsets without the operator.
+    Commands of exec-form and heredoc RUNs are listed too, not editable (`why_not`).
     """
-    if ins.json or ins.heredocs:
-        return None
-    words = doc.words(ins)
-    # drop the keyword and the flags
-    i = 1
-    while i < len(words) and words[i][0].startswith("--") and len(words[i][0]) > 2:
-        i += 1
-    out: list[list[tuple[str, int, int]]] = [[]]
-    for w, s, e in words[i:]:
-        if w in OPERATORS:
-            out.append([])
-            continue
-        glued = next((op for op in ("&&", "||", ";") if w.endswith(op) and len(w) > len(op)), None)
-        if glued:
-            out[-1].append((w[:-len(glued)], s, e - len(glued)))
-            out.append([])
-            continue
-        out[-1].append((w, s, e))
-    return [c for c in out if c]
-
-
-def strip_sudo(cmd):
-    while cmd and cmd[0][0] in ("sudo", "command", "exec"):
-        cmd = cmd[1:]
-    return cmd
+    return shell.dockerfile_run(doc, ins).commands
 
 
 def stage_chain(doc, stage) -> list:
@@ -91,15 +65,15 @@ def installed(doc, stage) -> set[str]:
     groups: dict[str, set[str]] = {}
     for st in reversed(stage_chain(doc, stage)):
         for ins in st.find("RUN"):
-            for cmd in (commands(doc, ins) or []) + heredoc_commands(ins):
-                words = [w for w, _, _ in strip_sudo(cmd)]
+            for cmd in commands(doc, ins):
+                words = cmd.values
                 pkgs = package_args(cmd)
                 if pkgs:
                     added |= set(pkgs)
                     for flag in ("--virtual", "-t"):
-                        if flag in words and words[0].endswith("apk") and words.index(flag) + 1 < len(words):
+                        if flag in words and cmd.name == "apk" and words.index(flag) + 1 < len(words):
                             groups[words[words.index(flag) + 1]] = set(pkgs)
-                elif len(words) > 2 and words[0].rsplit("/", 1)[-1] in ("apk", "apt-get", "apt", "yum", "dnf") \
+                elif len(words) > 2 and cmd.name in ("apk", "apt-get", "apt", "yum", "dnf") \
                         and words[1] in ("del", "purge", "remove", "autoremove", "erase"):
                     for w in words[2:]:
                         removed |= groups.get(w, {w})
@@ -110,19 +84,17 @@ _TAKES_ARG = {"-o", "-t", "--target-release", "--repository", "-X", "-p", "--vir
               "--setopt", "--enablerepo", "--disablerepo", "--repo", "--installroot", "--releasever"}
 
 
-def package_args(cmd) -> list[str]:
+def package_args(cmd: shell.Command) -> list[str]:
     """Package names of an install command (apt-get/apt/apk/yum/dnf/microdnf)."""
-    cmd = strip_sudo(cmd)
-    if len(cmd) < 2:
+    if len(cmd.words) < 2:
         return []
-    tool = cmd[0][0].rsplit("/", 1)[-1]
     verbs = {"apt-get": "install", "apt": "install", "apk": "add", "yum": "install",
              "dnf": "install", "microdnf": "install"}
-    if tool not in verbs:
+    if cmd.name not in verbs:
         return []
-    words = [w for w, _, _ in cmd[1:]]
+    words = cmd.values[1:]
     try:
-        at = words.index(verbs[tool])
+        at = words.index(verbs[cmd.name])
     except ValueError:
         return []
     out, skip = [], False
@@ -133,7 +105,7 @@ def package_args(cmd) -> list[str]:
         if w.startswith("-"):
             skip = w in _TAKES_ARG
             continue
-        out.append(re.split(r"[=:<>~]", w.split("/", 1)[0], maxsplit=1)[0].strip("\"'"))
+        out.append(re.split(r"[=:<>~]", w.split("/", 1)[0], maxsplit=1)[0])
     return out
 
 
@@ -163,6 +135,12 @@ def compose_targets(ctx) -> set[str]:
     return names
 
 
+def left_alone(doc, ins, hits, what: str):
+    """Skips for commands a codemod would fix but must not edit (exec form, heredoc, no parse)."""
+    for why in dict.fromkeys(c.why_not for c in hits if not c.editable):
+        yield Skip(doc.path, ins.start_line + 1, f"{what}: {why}")
+
+
 def line_of(ins) -> int:
     return ins.start_line + 1
 
@@ -178,38 +156,24 @@ def append_command(doc, ins, command: str):
 
     Follows the instruction's continuation style: `&& cmd` on a new line when
     the RUN already spans lines, else on the same line. None when the RUN
-    cannot be extended safely (JSON form, heredoc, trailing operator).
+    cannot be extended safely (JSON form, heredoc, trailing `;` or `&`, text
+    that does not parse as shell).
     """
     if ins.json or ins.heredocs:
         return None
-    words = doc.words(ins)
-    if len(words) < 2:
-        return None
-    last = words[-1]
-    if last[0].endswith((";", "&", "|", "\\", "`")) or last[0] in ("then", "do", "else", "{", "("):
+    at = shell.dockerfile_run(doc, ins).append_at
+    if at is None:
         return None
     if ins.end_line == ins.start_line:
-        return doc.insert(last[2], f" && {command}")
-    line_no = doc.line_of(last[1])
+        return doc.insert(at, f" && {command}")
+    line_no = doc.line_of(at - 1)
     indent = doc.indent_of_line(line_no)
     body = doc.line_text(line_no).strip()
     sep = " " + doc.escape + doc.newline + indent
     prev = doc.line_text(line_no - 1).rstrip() if line_no > ins.start_line else ""
     if not body.startswith("&&") and prev[:-1].rstrip().endswith("&&"):
-        return doc.insert(last[2], " &&" + sep + command)   # trailing-&& style
-    return doc.insert(last[2], sep + "&& " + command)
-
-
-def heredoc_commands(ins) -> list[list[tuple[str, int, int]]]:
-    """Simple commands of a RUN's heredoc bodies (words only, offsets are 0)."""
-    out = []
-    for h in ins.heredocs:
-        for line in h.content.splitlines():
-            for part in re.split(r"&&|\|\||;", line):
-                words = [(w, 0, 0) for w in part.split()]
-                if words and not words[0][0].startswith("#"):
-                    out.append(words)
-    return out
+        return doc.insert(at, " &&" + sep + command)   # trailing-&& style
+    return doc.insert(at, sep + "&& " + command)
 
 
 def insert_after(doc, ins, lines: list[str]):

@@ -3,7 +3,18 @@ from __future__ import annotations
 
 from fixer.codemod import Codemod, Example, Finding, Skip
 
-from ._dockerfile_util import commands, strip_sudo
+from ._dockerfile_util import commands, left_alone
+
+
+def apk_add(cmd):
+    """The `add` word when the command is an `apk add` (options may come before the verb)."""
+    words = cmd.values
+    if cmd.name != "apk" or "add" not in words[1:]:
+        return None
+    at = words.index("add", 1)
+    if any(not w.startswith("-") for w in words[1:at]):
+        return None         # `add` is not the verb
+    return cmd.words[at]
 
 
 class DockerfileApkNoCache(Codemod):
@@ -28,23 +39,15 @@ class DockerfileApkNoCache(Codemod):
         for ins in doc.instructions:
             if ins.cmd != "RUN":
                 continue
-            hits = []
-            for cmd in commands(doc, ins) or []:
-                body = strip_sudo(cmd)
-                words = [w for w, _, _ in body]
-                if len(words) < 2 or words[0].rsplit("/", 1)[-1] != "apk" or "add" not in words:
-                    continue
-                at = words.index("add")
-                if any(w.startswith("-") is False for w in words[1:at]):
-                    continue        # `add` is not the verb
-                if "--no-cache" in words:
-                    continue
-                hits.append(body[at])
+            hits = [c for c in commands(doc, ins) if apk_add(c) is not None and "--no-cache" not in c.values]
             if not hits:
                 continue
             if any(f.startswith("--mount=") and "cache" in f for f in ins.flags):
                 yield Skip(doc.path, ins.start_line + 1, "RUN uses a cache mount")
                 continue
-            yield Finding(doc.path, ins.start_line + 1, "apk add keeps its index in the image",
-                          [doc.insert(end, " --no-cache") for _, _, end in hits],
+            yield from left_alone(doc, ins, hits, "apk add")
+            edits = [doc.insert(apk_add(c).end, " --no-cache") for c in hits if c.editable]
+            if not edits:
+                continue
+            yield Finding(doc.path, ins.start_line + 1, "apk add keeps its index in the image", edits,
                           check="hadolint:DL3019")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fixer.codemod import Codemod, Example, Finding, Skip
 
-from ._dockerfile_util import append_command, commands, package_args, stage_chain, strip_sudo
+from ._dockerfile_util import append_command, commands, left_alone, package_args, stage_chain
 
 # Debian packages whose Recommends (followed through their dependencies) matter at run time
 # only through the packages listed here; a package not in this table is not touched.
@@ -27,13 +27,12 @@ RECOMMENDS: dict[str, frozenset[str]] = {
 LISTS = "/var/lib/apt/lists"
 
 
-def apt_installs(cmds):
-    """(command, index of `install`) for each apt-get install."""
-    for cmd in cmds:
-        body = strip_sudo(cmd)
-        words = [w for w, _, _ in body]
-        if len(words) >= 2 and words[0].rsplit("/", 1)[-1] == "apt-get" and "install" in words:
-            yield body, words.index("install")
+def apt_install(cmd):
+    """The `install` word when the command is an apt-get install."""
+    words = cmd.values
+    if cmd.name == "apt-get" and "install" in words[1:]:
+        return cmd.words[words.index("install", 1)]
+    return None
 
 
 def later_apt_without_update(doc, stage, ins) -> bool:
@@ -91,16 +90,16 @@ class DockerfileAptHygiene(Codemod):
     def fix(self, doc, ctx):
         for st in doc.stages:
             for ins in st.find("RUN"):
-                cmds = commands(doc, ins)
-                if cmds is None:
-                    continue
-                installs = list(apt_installs(cmds))
+                installs = [c for c in commands(doc, ins) if apt_install(c) is not None]
                 if not installs:
                     continue
                 line = ins.start_line + 1
                 cache = any(f.startswith("--mount=") and "cache" in f for f in ins.flags)
-                for body, at in installs:
-                    words = [w for w, _, _ in body]
+                yield from left_alone(doc, ins, installs, "apt-get install")
+                if not all(c.editable for c in installs):
+                    continue
+                for body in installs:
+                    words = body.values
                     if any(w in ("--no-install-recommends",) or "Install-Recommends" in w for w in words):
                         continue
                     pkgs = package_args(body)
@@ -115,7 +114,7 @@ class DockerfileAptHygiene(Codemod):
                         yield Skip(doc.path, line, "needs recommended " + ", ".join(sorted(need)))
                     else:
                         yield Finding(doc.path, line, "apt-get install pulls in recommended packages",
-                                      [doc.insert(body[at][2], " --no-install-recommends")],
+                                      [doc.insert(apt_install(body).end, " --no-install-recommends")],
                                       check="hadolint:DL3015")
                 if LISTS in ins.original:
                     continue

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 from fixer.codemod import Codemod, Example, Finding, Skip
 
-from ._dockerfile_util import commands, stage_chain, strip_sudo
+from fixer.shell import Word
+
+from ._dockerfile_util import commands, left_alone, stage_chain
 
 
-def pip_install(cmd) -> int | None:
-    """Index of the `install` word when the command is a pip install."""
-    cmd = strip_sudo(cmd)
-    words = [w for w, _, _ in cmd]
-    if not words:
-        return None
-    tool = words[0].rsplit("/", 1)[-1]
+def pip_install(cmd) -> Word | None:
+    """The `install` word when the command is a pip install."""
+    words = cmd.values
+    tool = cmd.name
     at = None
     if tool in ("pip", "pip3") or (tool.startswith("pip3.") and tool[5:].isdigit()):
         at = 1
@@ -20,7 +19,7 @@ def pip_install(cmd) -> int | None:
         at = 3
     if at is None or len(words) <= at or words[at] != "install":
         return None
-    return at
+    return cmd.words[at]
 
 
 def env_disables_cache(doc, stage) -> bool:
@@ -60,19 +59,8 @@ class DockerfilePipNoCache(Codemod):
         for st in doc.stages:
             env_off = None
             for ins in st.find("RUN"):
-                cmds = commands(doc, ins)
-                if cmds is None:
-                    continue
-                hits = []
-                for cmd in cmds:
-                    body = strip_sudo(cmd)
-                    at = pip_install(body)
-                    if at is None:
-                        continue
-                    words = [w for w, _, _ in body]
-                    if any(w.startswith(("--no-cache-dir", "--cache-dir")) for w in words):
-                        continue
-                    hits.append(body[at])
+                hits = [c for c in commands(doc, ins) if pip_install(c) is not None
+                        and not any(w.startswith(("--no-cache-dir", "--cache-dir")) for w in c.values)]
                 if not hits:
                     continue
                 line = ins.start_line + 1
@@ -83,6 +71,9 @@ class DockerfilePipNoCache(Codemod):
                 if any(f.startswith("--mount=") and "cache" in f for f in ins.flags):
                     yield Skip(doc.path, line, "RUN uses a cache mount")
                     continue
-                edits = [doc.insert(end, " --no-cache-dir") for _, _, end in hits]
+                yield from left_alone(doc, ins, hits, "pip install")
+                edits = [doc.insert(pip_install(c).end, " --no-cache-dir") for c in hits if c.editable]
+                if not edits:
+                    continue
                 yield Finding(doc.path, line, "pip install keeps its download cache in the image",
                               edits, check="hadolint:DL3042")

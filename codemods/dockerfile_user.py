@@ -6,8 +6,8 @@ import re
 from fixer import images
 from fixer.codemod import Codemod, Example, Finding, Skip
 
-from ._dockerfile_util import (append_command, commands, external_base, final_stages, heredoc_commands,
-                               insert_after, installed, stage_chain, strip_sudo)
+from ._dockerfile_util import (append_command, commands, external_base, final_stages, insert_after, installed,
+                               stage_chain)
 
 UID = "10001"
 NAME = "app"
@@ -34,12 +34,11 @@ def created_users(doc, stage) -> list[tuple[str, str | None]]:
     out = []
     for st in reversed(stage_chain(doc, stage)):
         for ins in st.find("RUN"):
-            for cmd in (commands(doc, ins) or []) + heredoc_commands(ins):
-                cmd = strip_sudo(cmd)
-                if not cmd or cmd[0][0].rsplit("/", 1)[-1] not in ("useradd", "adduser"):
+            for cmd in commands(doc, ins):
+                if cmd.name not in ("useradd", "adduser"):
                     continue
                 name, uid, skip = None, None, None
-                for w, _, _ in cmd[1:]:
+                for w in cmd.values[1:]:
                     if skip:
                         if skip in ("-u", "--uid"):
                             uid = w
@@ -54,7 +53,7 @@ def created_users(doc, stage) -> list[tuple[str, str | None]]:
                     elif w.startswith("-"):
                         continue
                     else:
-                        name = w.strip("'\"")
+                        name = w
                         break
                 if name:
                     out.append((name, uid if uid and uid.isdigit() else None))
