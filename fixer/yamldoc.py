@@ -406,9 +406,13 @@ class _Build:
 # -- rendering new YAML ------------------------------------------------------
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./:@+=-]*$")
-_RESERVED = re.compile(
-    r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
-    r"|null|Null|NULL|~|[-+]?[0-9][0-9_.:eE+-]*|\.inf|\.nan|0x[0-9a-fA-F]+)$")
+# characters a double-quoted YAML scalar cannot hold as they are (json.dumps leaves them)
+_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+
+
+# numbers in YAML 1.2's core schema (compose and Kubernetes readers use it): quoted too
+_YAML12_NUMBER = re.compile(r"^[-+]?(?:0o[0-7]+|0x[0-9a-fA-F]+|(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                            r"|\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
 
 
 class Raw(str):
@@ -416,6 +420,7 @@ class Raw(str):
 
 
 def render_scalar(value: Any) -> str:
+    """`value` as a YAML scalar that loads back as the same value and type."""
     if isinstance(value, Raw):
         return str(value)
     if value is True:
@@ -424,12 +429,35 @@ def render_scalar(value: Any) -> str:
         return "false"
     if value is None:
         return "null"
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
         return str(value)
+    if isinstance(value, float):
+        return yaml.representer.SafeRepresenter().represent_float(value).value
     s = str(value)
-    if _PLAIN.match(s) and not _RESERVED.match(s) and ": " not in s and " #" not in s:
+    if _PLAIN.match(s) and not _YAML12_NUMBER.match(s) and _stays_plain(s):
         return s
-    return json.dumps(s, ensure_ascii=False)
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", json.dumps(s, ensure_ascii=False))
+
+
+@lru_cache(maxsize=4096)
+def _stays_plain(s: str) -> bool:
+    """A plain `s` reads back as the string `s`: the reading loader's resolver tags it
+    a string, and it survives as a value, a key and in flow collections."""
+    if _Loader.resolve(_RESOLVER, ScalarNode, s, (True, False)) != _STR:
+        return False
+    try:
+        node = yaml.compose(f"a: {s}\n{s}: b\nc: [{s}]\nd: {{{s}: e}}\n", Loader=_Loader)
+    except yaml.YAMLError:
+        return False
+    pairs = node.value if isinstance(node, MappingNode) else []
+    if len(pairs) != 4 or not isinstance(pairs[2][1], SequenceNode) or not isinstance(pairs[3][1], MappingNode):
+        return False
+    found = [pairs[0][1], pairs[1][0], *pairs[2][1].value, *(k for k, _ in pairs[3][1].value)]
+    return len(found) == 4 and all(
+        isinstance(n, ScalarNode) and n.value == s and n.tag == _STR and not n.style for n in found)
+
+
+_RESOLVER = _Loader("")
 
 
 def render_flow(value: Any) -> str:
