@@ -134,7 +134,7 @@ def shell_refs(path: str, kind: str, text: str, members: set[str], exists, matri
     else:
         bases = ["", dirname(path)] if dirname(path) else [""]
     out = []
-    for c in shell.commands(text):
+    for c in shell.commands(text, path, kind):
         line = text.count("\n", 0, c.start) + 1
         fv = shell.file_value(c)
         ctx = c.context.value if c.context else None

@@ -1,8 +1,15 @@
-"""Find `docker build` commands in shell text (scripts, Makefiles, workflow `run:`)."""
+"""Find `docker build` commands in shell text (scripts, Makefile recipes, workflow `run:`)."""
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
+
+from yaml.nodes import ScalarNode
+
+from .. import discovery as disc
+from .. import shell as sh
+from ..yamldoc import ParseError, compose_all, walk
 
 CMD = re.compile(r"(?<![\w./-])(docker(?:[ \t]+buildx|[ \t]+image)?[ \t]+build|podman[ \t]+build"
                  r"|buildah[ \t]+(?:bud|build))(?![\w-])")
@@ -36,59 +43,6 @@ class Tok:
         return r
 
 
-def tokens(text: str, i: int) -> tuple[list[Tok], int]:
-    """Words of one command starting at i (continuation lines joined); and its end."""
-    out: list[Tok] = []
-    n = len(text)
-    cur = -1
-
-    def close(j):
-        nonlocal cur
-        if cur >= 0:
-            out.append(Tok(text[cur:j], cur, j))
-            cur = -1
-
-    while i < n:
-        c = text[i]
-        if c == "\\" and text[i + 1:i + 3] in ("\n", "\r\n") or text[i + 1:i + 2] == "\n" and c == "\\":
-            close(i)
-            i = text.index("\n", i) + 1
-            continue
-        if c == "\n" or (c in ";|&)" and cur < 0) or (c == "#" and cur < 0):
-            close(i)
-            break
-        if c in " \t\r":
-            close(i)
-            i += 1
-            continue
-        if cur < 0:
-            cur = i
-        if text.startswith("${{", i):
-            j = text.find("}}", i)
-            i = n if j < 0 else j + 2
-            continue
-        if c in "'\"":
-            j = text.find(c, i + 1)
-            if j < 0 or "\n" in text[i:j]:
-                close(i)
-                break
-            i = j + 1
-            continue
-        if text.startswith("$(", i):
-            depth, j = 0, i + 1
-            while j < n and text[j] != "\n":
-                depth += {"(": 1, ")": -1}.get(text[j], 0)
-                if depth == 0:
-                    break
-                j += 1
-            i = j + 1
-            continue
-        i += 1
-    else:
-        close(n)
-    return out, i
-
-
 @dataclass
 class Command:
     start: int            # offset of `docker build`
@@ -103,49 +57,160 @@ class Command:
     end: int = 0
 
 
-def commands(text: str):
-    # cheap tests before the regular expression (YAML files can be megabytes of CRDs)
+def commands(text: str, path: str = "", kind: str = ""):
+    """`docker build` (podman, buildah) commands of a shell script, Makefile recipes or
+    the shell scalars of a YAML file, read with tree-sitter-bash: commands inside quoted
+    strings, heredoc bodies and comments are not commands."""
+    # cheap tests first (YAML files can be megabytes of CRDs)
     if ("build" not in text and "bud" not in text) or \
             ("docker" not in text and "podman" not in text and "buildah" not in text):
         return
-    for m in CMD.finditer(text):
-        toks, end = tokens(text, m.end())
-        c = Command(m.start(), m.end(), m.group(1).split()[0], end=end)
-        pos: list[Tok] = []
-        i = 0
-        while i < len(toks):
-            t, v = toks[i], toks[i].value
-            nxt = toks[i + 1] if i + 1 < len(toks) else None
-            if v in ("-f", "--file"):
-                c.file, i = nxt, i + 2
-            elif v.startswith("--file="):
-                c.file, c.file_eq, i = t, True, i + 1
-            elif v == "--target":
-                c.target, i = nxt, i + 2
-            elif v.startswith("--target="):
-                c.target, c.target_eq, i = t, True, i + 1
-            elif v.startswith("--") and "=" in v:
+    for start, end in regions(text, path, kind):
+        if not CMD.search(text, start, end):
+            continue
+        for cmd in sh.parse(_mask(text[start:end], path, kind), start).commands:
+            yield from _build(text, cmd)
+
+
+def _build(text: str, cmd: sh.Command):
+    vals = cmd.values
+    tool = cmd.name
+    if tool == "docker":
+        at = 2 if vals[1:2] in (["buildx"], ["image"]) else 1
+        ok = vals[at:at + 1] == ["build"]
+    elif tool == "podman":
+        at, ok = 1, vals[1:2] == ["build"]
+    elif tool == "buildah":
+        at, ok = 1, vals[1:2] in (["bud"], ["build"])
+    else:
+        return
+    if not ok:
+        return
+    words = cmd.words
+    toks = [Tok(text[w.start:w.end], w.start, w.end) for w in words[at + 1:]]
+    c = Command(words[0].start, words[at].end, tool, end=cmd.end)
+    if not cmd.editable:
+        c.problem = cmd.why_not
+    pos: list[Tok] = []
+    i = 0
+    while i < len(toks):
+        t, v = toks[i], toks[i].value
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        if v in ("-f", "--file"):
+            c.file, i = nxt, i + 2
+        elif v.startswith("--file="):
+            c.file, c.file_eq, i = t, True, i + 1
+        elif v == "--target":
+            c.target, i = nxt, i + 2
+        elif v.startswith("--target="):
+            c.target, c.target_eq, i = t, True, i + 1
+        elif v.startswith("--") and "=" in v:
+            i += 1
+        elif v in FLAG_OPTS and v not in VALUE_OPTS:
+            i += 1
+        elif v in VALUE_OPTS:
+            i += 2
+        elif v.startswith("-") and v != "-":
+            if re.fullmatch(r"-[q]+", v):
                 i += 1
-            elif v in FLAG_OPTS and v not in VALUE_OPTS:
-                i += 1
-            elif v in VALUE_OPTS:
-                i += 2
-            elif v.startswith("-") and v != "-":
-                if re.fullmatch(r"-[q]+", v):
-                    i += 1
-                else:
-                    c.problem = f"option {v} is not known to fixer"
-                    i += 1
             else:
-                pos.append(t)
+                c.problem = f"option {v} is not known to fixer"
                 i += 1
-        if c.file is None and c.file_eq is False and any(t.value in ("-f", "--file") for t in toks[-1:]):
-            c.problem = "-f without a value"
-        if len(pos) == 1:
-            c.context = pos[0]
-        elif not c.problem:
-            c.problem = "no single build context" if pos else "no build context"
-        yield c
+        else:
+            pos.append(t)
+            i += 1
+    if c.file is None and c.file_eq is False and any(t.value in ("-f", "--file") for t in toks[-1:]):
+        c.problem = "-f without a value"
+    if len(pos) == 1:
+        c.context = pos[0]
+    elif not c.problem:
+        c.problem = "no single build context" if pos else "no build context"
+    yield c
+
+
+def regions(text: str, path: str, kind: str) -> list[tuple[int, int]]:
+    """Spans of `text` that are shell: all of a script, recipe lines of a Makefile or
+    justfile, string scalars of a YAML file (workflow `run:` blocks and the like)."""
+    low = posixpath.basename(path).lower()
+    if kind in (disc.WORKFLOW, disc.YAML):
+        return _yaml_regions(text, path)
+    if low in ("makefile", "gnumakefile", "justfile") or low.endswith(".mk"):
+        return _recipe_regions(text, low == "justfile")
+    return [(0, len(text))]
+
+
+def _yaml_regions(text: str, path: str) -> list[tuple[int, int]]:
+    try:
+        docs = compose_all(text, path)
+    except ParseError:
+        return []
+    out = []
+    for doc in docs:
+        for node in walk(doc):
+            if not isinstance(node, ScalarNode) or not CMD.search(node.value):
+                continue
+            s, e = node.start_mark.index, node.end_mark.index
+            if node.style in ("|", ">"):
+                s = text.find("\n", s, e) + 1 or e
+            elif node.style in ("'", '"'):
+                s, e = s + 1, e - 1
+            out.append((s, e))
+    return out
+
+
+def _recipe_regions(text: str, just: bool) -> list[tuple[int, int]]:
+    """Recipe lines (a tab first; for a justfile any indent), continuation lines included."""
+    out = []
+    pos, n = 0, len(text)
+    while pos < n:
+        end = text.find("\n", pos)
+        end = n if end < 0 else end
+        line = text[pos:end]
+        if line[:1] == "\t" or (just and line[:1] == " " and line.strip()):
+            start = pos + len(line) - len(line.lstrip(" \t"))
+            while end < n and text[pos:end].rstrip("\r").endswith("\\"):
+                pos = end + 1
+                end = text.find("\n", pos)
+                end = n if end < 0 else end
+            out.append((start, end))
+        pos = end + 1
+    return out
+
+
+def _mask(text: str, path: str, kind: str) -> str:
+    """Template expressions the shell never sees (`${{ }}`, make's `$(...)`, just's `{{ }}`)
+    become letters of the same length, so the shell parser reads them as part of a word;
+    a recipe's leading `@`, `-`, `+` become spaces."""
+    low = posixpath.basename(path).lower()
+    make = low in ("makefile", "gnumakefile") or low.endswith(".mk")
+    out = list(text)
+    i, n = 0, len(text)
+    while i < n:
+        if text.startswith("${{", i) or (low == "justfile" and text.startswith("{{", i)):
+            j = text.find("}}", i)
+            j = n if j < 0 else j + 2
+        elif make and text.startswith("$$", i):
+            i += 2
+            continue
+        elif make and text.startswith(("$(", "${"), i):
+            close = ")" if text[i + 1] == "(" else "}"
+            depth, j = 0, i + 1
+            while j < n:
+                depth += 1 if text[j] == text[i + 1] else -1 if text[j] == close else 0
+                j += 1
+                if depth == 0:
+                    break
+        else:
+            i += 1
+            continue
+        out[i:j] = "x" * (j - i)
+        i = j
+    if make or low == "justfile":
+        k = 0
+        while k < n and out[k] in "@-+ \t":
+            out[k] = " " if out[k] in "@-+" else out[k]
+            k += 1
+    return "".join(out)
 
 
 def file_value(c: Command) -> str | None:
