@@ -126,5 +126,6 @@ def test_build_commands_in_makefile_recipes_and_workflow_run_blocks():
           "      - run: docker build -f y/Dockerfile y\n"
           "      - name: docker build -f z/Dockerfile z\n")
     assert found(wf, ".github/workflows/w.yml", "workflow") == [
-        ("docker buildx build", "${{ matrix.s }}/Dockerfile"), ("docker build", "y/Dockerfile"),
-        ("docker build", "z/Dockerfile")]
+        ("docker buildx build", "${{ matrix.s }}/Dockerfile"), ("docker build", "y/Dockerfile")]
+    gitlab = "build:\n  script:\n    - docker build -f q/Dockerfile q\n    - 'echo docker build -f r/Dockerfile'\n"
+    assert found(gitlab, ".gitlab-ci.yml", "yaml") == [("docker build", "q/Dockerfile")]

@@ -5,7 +5,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from yaml.nodes import ScalarNode
+from yaml.nodes import MappingNode, ScalarNode
 
 from .. import discovery as disc
 from .. import shell as sh
@@ -130,23 +130,29 @@ def _build(text: str, cmd: sh.Command):
 
 def regions(text: str, path: str, kind: str) -> list[tuple[int, int]]:
     """Spans of `text` that are shell: all of a script, recipe lines of a Makefile or
-    justfile, string scalars of a YAML file (workflow `run:` blocks and the like)."""
+    justfile, `run:` values of a workflow, string scalars of other YAML files (CI scripts)."""
     low = posixpath.basename(path).lower()
     if kind in (disc.WORKFLOW, disc.YAML):
-        return _yaml_regions(text, path)
+        return _yaml_regions(text, path, kind == disc.WORKFLOW)
     if low in ("makefile", "gnumakefile", "justfile") or low.endswith(".mk"):
         return _recipe_regions(text, low == "justfile")
     return [(0, len(text))]
 
 
-def _yaml_regions(text: str, path: str) -> list[tuple[int, int]]:
+def _yaml_regions(text: str, path: str, run_only: bool) -> list[tuple[int, int]]:
+    """String scalars (of a workflow: `run:` values) that hold a build command."""
     try:
         docs = compose_all(text, path)
     except ParseError:
         return []
     out = []
     for doc in docs:
-        for node in walk(doc):
+        if run_only:
+            nodes = [v for n in walk(doc) if isinstance(n, MappingNode)
+                     for k, v in n.value if isinstance(k, ScalarNode) and k.value == "run"]
+        else:
+            nodes = list(walk(doc))
+        for node in nodes:
             if not isinstance(node, ScalarNode) or not CMD.search(node.value):
                 continue
             s, e = node.start_mark.index, node.end_mark.index
