@@ -138,7 +138,7 @@ def compose_targets(ctx) -> set[str]:
 def left_alone(doc, ins, hits, what: str):
     """Skips for commands a codemod would fix but must not edit (exec form, heredoc, no parse)."""
     for why in dict.fromkeys(c.why_not for c in hits if not c.editable):
-        yield Skip(doc.path, ins.start_line + 1, f"{what}: {why}")
+        yield Skip(doc.path, ins.start_line + 1, f"{what} left as written: {why}")
 
 
 def line_of(ins) -> int:

@@ -204,12 +204,12 @@ def _dockerfile_run(doc, ins) -> Script:
     if ins.json:
         words = [Word(v, v, -1, -1) for v in ins.value]
         words = unwrap(words)
-        cmds = [Command(words, -1, -1, "exec-form RUN: left as written")] if words else []
+        cmds = [Command(words, -1, -1, "exec-form RUN")] if words else []
         return Script(cmds)
     src = shell_text(doc, ins)
     if not ins.heredocs:
         return parse(src, ins.start)
-    why = "heredoc RUN: left as written"
+    why = "heredoc RUN"
     first = src[:src.find("\n") if "\n" in src else len(src)]
     script = parse(first, ins.start, why)
     script.append_at = None

@@ -94,9 +94,9 @@ def test_backtick_escape_continuations(tmp_path):
 
 
 @pytest.mark.parametrize("text,reason", [
-    ('FROM python:3.12\nRUN ["pip", "install", "flask"]\n', "pip install: exec-form RUN: left as written"),
-    ("FROM alpine:3.20\nRUN <<EOF\napk add curl\nEOF\n", "apk add: heredoc RUN: left as written"),
-    ("FROM alpine:3.20\nRUN apk add curl && echo \"unclosed\n", "apk add: its shell text does not parse"),
+    ('FROM python:3.12\nRUN ["pip", "install", "flask"]\n', "pip install left as written: exec-form RUN"),
+    ("FROM alpine:3.20\nRUN <<EOF\napk add curl\nEOF\n", "apk add left as written: heredoc RUN"),
+    ("FROM alpine:3.20\nRUN apk add curl && echo \"unclosed\n", "apk add left as written: its shell text does not parse"),
 ])
 def test_commands_left_alone_say_why(tmp_path, text, reason):
     out, skips = run(tmp_path, text)
