@@ -56,6 +56,11 @@ def later_apt_without_update(doc, stage, ins) -> bool:
     return False
 
 
+def cleans_lists(cmd) -> bool:
+    """`apt-get dist-clean` (apt 2.7.8 and later) removes the package lists itself."""
+    return cmd.name in ("apt-get", "apt") and any(w in ("dist-clean", "distclean") for w in cmd.values[1:])
+
+
 class DockerfileAptHygiene(Codemod):
     id = "dockerfile-apt-hygiene"
     title = "apt-get install without recommends, and drop the package lists"
@@ -85,6 +90,9 @@ class DockerfileAptHygiene(Codemod):
                 "RUN apt-get install -y tini\n",
                 "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y python3-pip\n"
                 "RUN apt-get install --no-install-recommends -y tini && rm -rf /var/lib/apt/lists/*\n"),
+        Example("Dockerfile",
+                "FROM debian:trixie-slim\nRUN set -eux; apt-get update; \\\n"
+                "    apt-get install -y --no-install-recommends tzdata; \\\n    apt-get dist-clean\n"),
     ]
 
     def fix(self, doc, ctx):
@@ -116,7 +124,7 @@ class DockerfileAptHygiene(Codemod):
                         yield Finding(doc.path, line, "apt-get install pulls in recommended packages",
                                       [doc.insert(apt_install(body).end, " --no-install-recommends")],
                                       check="hadolint:DL3015")
-                if LISTS in ins.original:
+                if LISTS in ins.original or any(cleans_lists(c) for c in commands(doc, ins)):
                     continue
                 if cache:
                     yield Skip(doc.path, line, "apt lists live in a cache mount")
