@@ -146,7 +146,7 @@ def plan(
 @app.command()
 def apply(
     path: Path = typer.Argument(Path("."), help="Repository (or a folder in it)."),
-    branch: Optional[str] = typer.Option(None, "--branch", help="Branch to create (default fixer/remediation)."),
+    branch: Optional[str] = typer.Option(None, "--branch", metavar="NAME", help="Branch to create (default fixer/remediation)."),
     force: bool = typer.Option(False, "--force", help="Replace a branch fixer created earlier."),
     only: Optional[str] = OnlyOpt,
     skip: Optional[str] = SkipOpt,
@@ -368,14 +368,13 @@ def check(
         if fail_on not in ("pending", "reported", "never"):
             raise runner.UsageError(f"--fail-on: unknown value '{fail_on}' (pending, reported, never)")
         allow_parse_errors = allow_parse_errors or bool(settings.get("allow-parse-errors"))
-        codemods = None
         if targets is not None:
-            codemods = _codemods_for(root, targets, settings)
-            if not codemods:
+            settings.only, settings.skip = [c.id for c in _codemods_for(root, targets, settings)], []
+            if not settings.only:   # no codemod fixes these kinds of files
                 _check_text(runner.Result([], [], []), output) if fmt == "text" else None
                 raise typer.Exit(0)
         with term.progress("fixer check"):
-            result = runner.plan(root, settings, codemods)
+            result = runner.plan(root, settings)
         if targets is not None:
             result = runner.restrict(result, targets)
     except runner.UsageError as exc:
@@ -484,6 +483,7 @@ def _codemods_for(root: Path, targets: set[str], settings) -> list:
 
 
 def _check_text(result, output: Optional[Path]) -> None:
+    from . import sarif
     from .report import masker
 
     mask = masker(result.secrets)
@@ -495,7 +495,7 @@ def _check_text(result, output: Optional[Path]) -> None:
                 pending += 1
             check = f" ({f.check})" if f.check else ""
             note = f": {f.note}" if f.note else ""
-            status = "fixable" if f.status == "fixed" else f.status
+            status = sarif.status_label(f.status)
             lines.append(mask(f"{f.path}:{f.line}: {cs.codemod.id}: {f.message}{check} [{status}{note}]"))
     files = len({p for cs in result.changesets for p in cs.changes})
     lines.append(f"{pending} fixable finding(s) pending in {files} file(s)" if pending else "nothing to fix")
