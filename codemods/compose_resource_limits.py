@@ -1,7 +1,7 @@
 """compose-resource-limits: memory and CPU limits for services that have none."""
 from __future__ import annotations
 
-from fixer.codemod import Codemod, Example, Finding, Skip
+from fixer.codemod import Codemod, Example, Finding, Option, Skip
 from fixer.compose import UNKNOWN, lookup, service_family, service_skip, services
 from fixer.yamldoc import get, has_own
 from yaml.nodes import MappingNode
@@ -24,6 +24,14 @@ class ComposeResourceLimits(Codemod):
     checks = ("cis-docker:5.10", "cis-docker:5.11")
     order = 260
     scope = "file"
+    config = (
+        Option("memory", {"type": ["string", "integer"], "pattern": r"^[0-9]+(\.[0-9]+)?\s*([bBkKmMgG][bB]?)?$",
+                          "description": "a compose byte value such as 512M or 2G"},
+               DEFAULTS["memory"], "memory limit (databases and JVM datastores get more)"),
+        Option("cpus", {"type": ["string", "number"], "pattern": r"^[0-9]+(\.[0-9]+)?$",
+                        "exclusiveMinimum": 0, "description": "a number of CPUs such as 0.5 or 2"},
+               DEFAULTS["cpus"], "CPU limit"),
+    )
     rationale = (
         "Without limits one runaway container (a memory leak, a fork bomb, a crypto miner) "
         "starves every other service on the host. fixer adds `deploy.resources.limits` "

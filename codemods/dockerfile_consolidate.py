@@ -1,7 +1,7 @@
 """dockerfile-consolidate: near-duplicate Dockerfiles become one multi-stage Dockerfile."""
 from __future__ import annotations
 
-from fixer.codemod import Codemod, Example
+from fixer.codemod import Codemod, Example, Option
 from fixer.consolidate import plan
 
 _A = "FROM python:3.12-slim\nWORKDIR /app\nRUN pip install uv\nCOPY . .\nCMD [\"python\", \"a.py\"]\n"
@@ -31,6 +31,12 @@ class DockerfileConsolidate(Codemod):
     severity = "low"
     checks = ("maintainability:duplicate-dockerfile",)
     order = 900
+    safety = "unsafe"     # deletes and merges files
+    config = (Option("threshold", {"type": "number", "minimum": 0, "maximum": 1}, 0.8,
+                     "similarity from which Dockerfiles are merged"),
+              Option("output", {"type": "string"}, None,
+                     "directory of the merged file (default: the members' common directory)"),
+              Option("filename", {"type": "string"}, "Dockerfile", "name of the merged file"))
     rationale = (
         "Dozens of copies of one Dockerfile drift apart: a fix lands in some and not others. "
         "One multi-stage Dockerfile with a shared base stage and a named target per image keeps "

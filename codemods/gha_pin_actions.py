@@ -7,7 +7,7 @@ import subprocess
 
 from yaml.nodes import ScalarNode
 
-from fixer.codemod import Codemod, Example, Finding, Skip
+from fixer.codemod import Codemod, Example, Finding, Option, Skip
 from fixer.yamldoc import get
 
 from .gha_common import jobs, steps
@@ -82,6 +82,10 @@ class GhaPinActions(Codemod):
     checks = ("scorecard:Pinned-Dependencies", "zizmor:unpinned-uses", "checkov:CKV_GHA_7")
     order = 430
     needs_network = True
+    config = (Option("base-url", {"type": "string"}, DEFAULT_BASE, "where actions are resolved (file:// works too)"),
+              Option("pins", {"type": "object", "additionalProperties": {
+                         "type": "string", "pattern": "^[0-9a-fA-F]{40}$", "description": "a full commit SHA"}},
+                     None, "known commits by reference (\"actions/checkout@v4\" = \"<sha>\"), used first"))
     rationale = (
         "A tag such as `v4` can be moved by whoever controls the action's repository (or "
         "steals its credentials), and the next run executes the new code with the job's "

@@ -5,7 +5,7 @@ import re
 
 from yaml.nodes import MappingNode
 
-from fixer.codemod import Codemod, Example, Finding, Skip
+from fixer.codemod import Codemod, Example, Finding, Option, Skip
 from fixer.k8s import (may_edit_workload, Unsafe, add_entries, add_entry, containers, hidden_pod_specs, ordered,
                        parse_or_reason, value_actions, values_defaults, workloads)
 from fixer.yamldoc import get, get_pair, scalar
@@ -76,6 +76,9 @@ def quantity(text: str | None) -> float | None:
     except ValueError:
         return None
 
+_QUANTITY = {"type": ["string", "number"], "pattern": r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$",
+             "description": "a Kubernetes quantity such as 100m or 128Mi"}
+
 
 class K8sResources(Codemod):
     id = "k8s-resources"
@@ -87,6 +90,7 @@ class K8sResources(Codemod):
               "checkov:CKV_K8S_13")
     order = 330
     scope = "file"
+    config = tuple(Option(name, _QUANTITY, default, name.replace("_", " ")) for name, default in DEFAULTS.items())
     rationale = (
         "A container without requests is scheduled as if it needed nothing and is the first "
         "to be evicted; one without limits can starve its neighbours on the node. fixer adds "

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from fixer.codemod import Codemod, Example, Finding, Skip
+from fixer.codemod import Codemod, Example, Finding, Option, Skip
 from fixer.k8s import (may_edit_workload, Unsafe, add_entries, add_entry, append_item, containers, hidden_pod_specs,
                        ordered, parse_or_reason, privileged_node_agent,
                        value_actions, values_defaults, workloads)
@@ -89,6 +89,10 @@ class K8sSecurityContext(Codemod):
     checks = CHECKS
     order = 310
     scope = "file"
+    config = (Option("run_as_non_root", {"type": "boolean"}, True, "set runAsNonRoot"),
+              Option("read_only_root_filesystem", {"type": "boolean"}, True,
+                     "set readOnlyRootFilesystem (with a /tmp emptyDir)"),
+              Option("seccomp", {"type": "boolean"}, True, "set seccompProfile: RuntimeDefault"))
     rationale = (
         "A container that runs as root, may gain privileges, keeps the default Linux "
         "capabilities and can write its root filesystem turns a compromise of the app into "
@@ -109,7 +113,7 @@ class K8sSecurityContext(Codemod):
             if "containers:" in doc.text:
                 yield Skip(doc.path, 0, reason)
             return
-        opts = {"run_as_non_root": True, "read_only_root_filesystem": True, "seccomp": True}
+        opts = {o.name: o.default for o in self.config}
         opts.update(self.options(ctx))
         for line, why in hidden_pod_specs(doc):
             yield Skip(doc.path, line, why)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from fixer.codemod import Codemod, Example, Finding, Skip
+from fixer.codemod import Codemod, Example, Finding, Option, Skip
 from fixer.imagerefs import SITES
 
 _LITERAL_IMAGE = re.compile(r"^[ \t-]*image:[ \t]*[\"']?[^\s{\"'][^{\n]*$", re.M)
@@ -42,6 +42,10 @@ class PinImageDigest(Codemod):
     checks = ("hadolint:DL3007", "checkov:CKV_K8S_43", "kube-linter:latest-tag")
     order = 50
     needs_network = True
+    config = (Option("digests", {"type": "object", "additionalProperties": {
+                         "type": "string", "pattern": "^sha256:[0-9a-f]{64}$",
+                         "description": "a digest such as sha256:<64 hex digits>"}}, None,
+                     "known digests by reference (\"nginx:1.25\" = \"sha256:...\"), used without a look-up"),)
     rationale = (
         "A tag such as `postgres:16` or `latest` can point to a different image tomorrow: "
         "builds stop being reproducible and a compromised tag reaches production unnoticed. "

@@ -6,32 +6,44 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from . import config, runner
-from .report import print_plan, write_plan_json
+from . import console as term
+from . import options as opt
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Repair infrastructure files and hand the fixes back as reviewable git history.")
 
-OnlyOpt = typer.Option(None, "--only", help="Run only these codemods (comma-separated ids).")
-SkipOpt = typer.Option(None, "--skip", help="Do not run these codemods (comma-separated ids).")
-ExcludeOpt = typer.Option(None, "--exclude", help="Glob of paths to leave alone (repeatable).")
-OfflineOpt = typer.Option(False, "--offline", help="No network access at all.")
-MirrorOpt = typer.Option(None, "--registry-mirror",
-                         help="Resolve a registry through a mirror: docker.io=http://127.0.0.1:5000 (repeatable).")
-InsecureOpt = typer.Option(None, "--insecure-registry", help="Allow plain HTTP for this registry host (repeatable).")
-CacheOpt = typer.Option(None, "--cache-dir", help="Digest cache directory (default: user cache dir).")
-RefreshOpt = typer.Option(False, "--refresh", help="Ignore cached digests.")
-OnlineOpt = typer.Option(False, "--online", help="Allow network look-ups (offline by default).")
-OutputOpt = typer.Option(None, "--output", "-o", help="Write the report to this file.")
+OnlyOpt, SkipOpt, ExcludeOpt = opt.Only, opt.Skip, opt.Exclude
+MirrorOpt, InsecureOpt, CacheOpt, RefreshOpt = opt.Mirror, opt.Insecure, opt.CacheDir, opt.Refresh
+OutputOpt, VerboseOpt = opt.Output, opt.Verbose
+# help shows "PATH", not "PATH <path>" (typer prints a type label for arguments)
+typer.core.TyperArgument.display_type_rich = lambda self, ctx: None
 
 
-def _console(stderr: bool = False) -> Console:
-    stream = sys.stderr if stderr else sys.stdout
-    return Console(file=stream, highlight=False, soft_wrap=True,
-                   force_terminal=None, no_color=not stream.isatty())
+def _console(stderr: bool = False):
+    return term.console(stderr)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"fixer {version('fixer')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+    color: str = typer.Option("auto", "--color", metavar="auto|always|never",
+                              help="Colour output: auto (a terminal, unless NO_COLOR is set), always, never."),
+) -> None:
+    """Repair infrastructure files and hand the fixes back as reviewable git history."""
+    if color not in term.COLOR_MODES:
+        raise typer.BadParameter(f"'{color}' (auto, always, never)", param_hint="--color")
+    term.color_mode = color
 
 
 def _fail(msg: str) -> None:
@@ -39,13 +51,24 @@ def _fail(msg: str) -> None:
     raise typer.Exit(2)
 
 
-def _settings(root: Path, only, skip, exclude, offline, **extra) -> config.Settings:
+def _settings(root: Path, only, skip, exclude, online: Optional[bool], offline_default: bool,
+              **extra) -> config.Settings:
+    """Settings from the file and the command line; `online` is --online/--offline (None:
+    the config file's `offline`, else the command's default)."""
     try:
-        return config.load(root, only=only, skip=skip, exclude=exclude,
-                           offline=offline or None, **extra)
+        return config.load(root, offline_default=offline_default, only=only, skip=skip, exclude=exclude,
+                           offline=None if online is None else not online, **extra)
     except config.ConfigError as exc:
         _fail(str(exc))
         raise
+
+
+def _not_scanned(result, verbose: bool) -> None:
+    """-v: every file not scanned, with the reason, on stderr."""
+    if verbose:
+        err = _console(stderr=True)
+        for path, why in result.skipped_files:
+            err.print(f"not scanned: {path}: {why}", markup=False, highlight=False)
 
 
 def _errors(result) -> None:
@@ -63,9 +86,10 @@ def plan(
     only: Optional[str] = OnlyOpt,
     skip: Optional[str] = SkipOpt,
     exclude: Optional[List[str]] = ExcludeOpt,
-    offline: bool = OfflineOpt,
-    fmt: str = typer.Option("text", "--format", help="text, json, sarif or github."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="List every file not scanned."),
+    online: Optional[bool] = opt.network("online"),
+    fmt: str = typer.Option("text", "--format", metavar="FORMAT", help="text, json, sarif or github."),
+    output: Optional[Path] = OutputOpt,
+    verbose: bool = VerboseOpt,
     registry_mirror: Optional[List[str]] = MirrorOpt,
     insecure_registry: Optional[List[str]] = InsecureOpt,
     cache_dir: Optional[Path] = CacheOpt,
@@ -76,23 +100,40 @@ def plan(
     """Show every fix as a diff, grouped by codemod. Nothing is written.
 
     Exit 0: nothing to change; 1: changes proposed; 2: error.
+
+    Example: fixer plan . --only compose-restart,pin-image-digest --offline
     """
+    from .report import print_plan, write_plan_json
+
     if fmt not in ("text", "json", "sarif", "github"):
         _fail(f"unknown format '{fmt}' (text, json, sarif, github)")
     try:
         root = runner.check_path(path)
-        settings = _settings(root, only, skip, exclude, offline, registry_mirror=registry_mirror,
+        settings = _settings(root, only, skip, exclude, online, False, registry_mirror=registry_mirror,
                              insecure_registry=insecure_registry, cache_dir=cache_dir,
                              refresh=refresh or None, verify_pins=verify_pins or None,
                              update_pins=update_pins or None)
-        result = runner.plan(root, settings)
+        with term.progress("fixer plan"):
+            result = runner.plan(root, settings)
     except runner.UsageError as exc:
         _fail(str(exc))
         return
     if fmt in ("sarif", "github"):
-        _ci_output(result, root, fmt, None)
+        _ci_output(result, root, fmt, output)
     elif fmt == "json":
-        write_plan_json(sys.stdout, result.changesets, result.skipped_files, result.errors, result.secrets)
+        import io
+
+        buf = io.StringIO() if output else sys.stdout
+        write_plan_json(buf, result.changesets, result.skipped_files, result.errors, result.secrets)
+        if output:
+            _emit(buf.getvalue(), output)
+    elif output:
+        import io
+
+        buf = io.StringIO()
+        print_plan(result.changesets, result.skipped_files, result.errors, result.secrets,
+                   term.console(file=buf), verbose)
+        _emit(buf.getvalue(), output)
     else:
         print_plan(result.changesets, result.skipped_files, result.errors, result.secrets,
                    _console(), verbose)
@@ -105,19 +146,23 @@ def plan(
 @app.command()
 def apply(
     path: Path = typer.Argument(Path("."), help="Repository (or a folder in it)."),
-    branch: Optional[str] = typer.Option(None, "--branch", help="Branch to create (default fixer/remediation)."),
+    branch: Optional[str] = typer.Option(None, "--branch", metavar="NAME", help="Branch to create (default fixer/remediation)."),
     force: bool = typer.Option(False, "--force", help="Replace a branch fixer created earlier."),
     only: Optional[str] = OnlyOpt,
     skip: Optional[str] = SkipOpt,
     exclude: Optional[List[str]] = ExcludeOpt,
-    offline: bool = OfflineOpt,
+    online: Optional[bool] = opt.network("online"),
+    verbose: bool = VerboseOpt,
     registry_mirror: Optional[List[str]] = MirrorOpt,
     insecure_registry: Optional[List[str]] = InsecureOpt,
     cache_dir: Optional[Path] = CacheOpt,
     refresh: bool = RefreshOpt,
 ) -> None:
     """Create a branch from HEAD with one commit per codemod. Your branch, index and
-    working tree are left as they are."""
+    working tree are left as they are.
+
+    Example: fixer apply . --branch fixer/hardening && git log -p HEAD..fixer/hardening
+    """
     import git
 
     from .gitout import GitError, write_branch
@@ -141,16 +186,18 @@ def apply(
         return
     top = Path(repo.working_tree_dir).resolve()
     prefix = "" if root == top else root.relative_to(top).as_posix() + "/"
-    settings = _settings(root, only, skip, exclude, offline, registry_mirror=registry_mirror,
+    settings = _settings(root, only, skip, exclude, online, False, registry_mirror=registry_mirror,
                          insecure_registry=insecure_registry, cache_dir=cache_dir, refresh=refresh or None)
     name = branch or settings.branch
     out = _console()
     try:
         source = runner.head_source(repo, prefix)
-        result = runner.run(source, settings, root=root)
+        with term.progress("fixer apply"):
+            result = runner.run(source, settings, root=root)
     except runner.UsageError as exc:
         _fail(str(exc))
         return
+    _not_scanned(result, verbose)
     _errors(result)
     if not result.changed:
         out.print("nothing to change; no branch created")
@@ -195,20 +242,56 @@ def _dirty(repo) -> set[str]:
 
 
 @app.command()
-def rules() -> None:
-    """List the codemods."""
-    table = Table(title="fixer codemods")
-    table.add_column("id", no_wrap=True)
-    for col in ("title", "files", "severity", "resolves"):
-        table.add_column(col)
-    for c in runner.all_codemods():
-        table.add_row(c.id, c.title, ", ".join(c.kinds), c.severity, ", ".join(c.checks))
-    _console().print(table)
+def rules(fmt: Optional[str] = typer.Option(None, "--format", metavar="FORMAT",
+                                            help="table (default on a terminal), text (default when piped) or json."),
+          ) -> None:
+    """List the codemods: id, title, files, severity, safety, scanner rules resolved.
+
+    Example: fixer rules --format json | jq -r '.[].id'
+    """
+    fmt = fmt or ("table" if sys.stdout.isatty() else "text")
+    if fmt not in ("table", "text", "json"):
+        _fail(f"unknown format '{fmt}' (table, text, json)")
+    rows = [{"id": c.id, "title": c.title, "files": list(c.kinds), "severity": c.severity,
+             "safety": c.safety, "resolves": list(c.checks)} for c in runner.all_codemods()]
+    if fmt == "json":
+        import json
+
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+    elif fmt == "text":
+        sys.stdout.write("".join(f"{r['id']}\t{r['severity']}\t{r['safety']}\t{r['title']}\t"
+                                 f"{','.join(r['files'])}\t{','.join(r['resolves']) or '-'}\n" for r in rows))
+    else:
+        from rich.table import Table
+
+        table = Table(title="fixer codemods")
+        table.add_column("id", no_wrap=True)
+        for col in ("title", "files", "severity", "safety", "resolves"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(r["id"], r["title"], ", ".join(r["files"]), r["severity"], r["safety"],
+                          ", ".join(r["resolves"]))
+        _console().print(table)
+
+
+@app.command("config-schema")
+def config_schema() -> None:
+    """Print the JSON Schema of the settings ([tool.fixer] in pyproject.toml, .fixer.toml),
+    for editors; the same file ships as fixer/data/config.schema.json.
+
+    Example: fixer config-schema > fixer.schema.json
+    """
+    import json
+
+    sys.stdout.write(json.dumps(config.schema(), indent=2) + "\n")
 
 
 @app.command()
-def explain(codemod_id: str = typer.Argument(..., help="Codemod id, see `fixer rules`.")) -> None:
-    """Print a codemod's rationale and an example before/after."""
+def explain(codemod_id: str = typer.Argument(..., metavar="ID", help="Codemod id, see `fixer rules`.")) -> None:
+    """Print a codemod's rationale and an example before/after.
+
+    Example: fixer explain compose-cap-drop
+    """
     from .report import unified
 
     found = {c.id: c for c in runner.all_codemods()}
@@ -244,25 +327,56 @@ def _ci_output(result, root: Path, fmt: str, output: Optional[Path]) -> None:
 
 @app.command()
 def check(
-    path: Path = typer.Argument(Path("."), help="Repository or folder to check."),
+    paths: Optional[List[Path]] = typer.Argument(
+        None, metavar="PATH", show_default=False,
+        help="Repository or folder to check (default .), or files in the repository: then only "
+             "findings about those files count, and structural codemods do not run."),
     only: Optional[str] = OnlyOpt,
     skip: Optional[str] = SkipOpt,
     exclude: Optional[List[str]] = ExcludeOpt,
-    online: bool = OnlineOpt,
-    fmt: str = typer.Option("text", "--format", help="text, json, sarif or github."),
+    online: Optional[bool] = opt.network("offline"),
+    fmt: str = typer.Option("text", "--format", metavar="FORMAT", help="text, json, sarif or github."),
     output: Optional[Path] = OutputOpt,
+    verbose: bool = VerboseOpt,
+    registry_mirror: Optional[List[str]] = MirrorOpt,
+    insecure_registry: Optional[List[str]] = InsecureOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+    refresh: bool = RefreshOpt,
+    fail_on: Optional[str] = typer.Option(
+        None, "--fail-on", metavar="pending|reported|never",
+        help="What exits 1: pending fixes (default); also reported-only findings; never."),
+    allow_parse_errors: bool = typer.Option(
+        False, "--allow-parse-errors", help="Files that cannot be parsed do not make the exit status 2."),
     write: bool = typer.Option(False, "--write", help="Apply the fixes to the files in place (atomic)."),
+    unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes",
+                                      help="With --write, also write structural fixes (files merged or deleted)."),
 ) -> None:
     """CI mode: report pending fixes. Offline unless --online.
 
-    Exit 0: nothing to fix; 1: fixes pending (or written with --write); 2: error.
+    Exit 0: nothing to fix; 1: fixes pending (see --fail-on); 2: error, or files that
+    cannot be parsed.
+
+    Example: fixer check . --format sarif -o fixer.sarif --fail-on never
     """
     if fmt not in ("text", "json", "sarif", "github"):
         _fail(f"unknown format '{fmt}' (text, json, sarif, github)")
     try:
-        root = runner.check_path(path)
-        settings = _settings(root, only, skip, exclude, not online)
-        result = runner.plan(root, settings)
+        root, targets = _check_paths(paths or [Path(".")])
+        settings = _settings(root, only, skip, exclude, online, True, registry_mirror=registry_mirror,
+                             insecure_registry=insecure_registry, cache_dir=cache_dir, refresh=refresh or None)
+        fail_on = fail_on or settings.get("fail-on", "pending")
+        if fail_on not in ("pending", "reported", "never"):
+            raise runner.UsageError(f"--fail-on: unknown value '{fail_on}' (pending, reported, never)")
+        allow_parse_errors = allow_parse_errors or bool(settings.get("allow-parse-errors"))
+        if targets is not None:
+            settings.only, settings.skip = [c.id for c in _codemods_for(root, targets, settings)], []
+            if not settings.only:   # no codemod fixes these kinds of files
+                _check_text(runner.Result([], [], []), output) if fmt == "text" else None
+                raise typer.Exit(0)
+        with term.progress("fixer check"):
+            result = runner.plan(root, settings)
+        if targets is not None:
+            result = runner.restrict(result, targets)
     except runner.UsageError as exc:
         _fail(str(exc))
         return
@@ -270,23 +384,106 @@ def check(
         _check_text(result, output)
     else:
         _ci_output(result, root, fmt, output)
+    _not_scanned(result, verbose)
     _errors(result)
     if result.processed == 0 and result.errors:
         raise typer.Exit(2)
     if write and result.changed:
-        from .writer import write_changes
+        _write(root, result, unsafe_fixes)
+    if result.unparsed and not allow_parse_errors:
+        _console(stderr=True).print(f"fixer: {len(result.unparsed)} file(s) could not be parsed "
+                                    "(--allow-parse-errors to ignore)", markup=False, highlight=False)
+        raise typer.Exit(2)
+    raise typer.Exit(_check_status(result, fail_on))
 
-        try:
-            written = write_changes(root, result)
-        except OSError as exc:
-            _fail(str(exc))
-            return
-        for p in written:
-            _console(stderr=True).print(f"fixed {p}", markup=False, highlight=False)
-    raise typer.Exit(1 if result.changed else 0)
+
+def _check_status(result, fail_on: str) -> int:
+    if fail_on == "never":
+        return 0
+    statuses = {f.status for cs in result.changesets for f in cs.findings}
+    if result.changed or (fail_on == "reported" and "reported" in statuses):
+        return 1
+    return 0
+
+
+def _write(root: Path, result, unsafe: bool) -> None:
+    """check --write: structural changes (codemods marked unsafe, and later fixes of the
+    files they touched) only with --unsafe-fixes."""
+    from .writer import write_changes
+
+    err = _console(stderr=True)
+    held: set[str] = set()
+    changesets = []
+    for cs in result.changesets:
+        if not unsafe and (cs.codemod.safety == "unsafe" or held & set(cs.changes)):
+            if cs.changes:
+                held |= set(cs.changes)
+                err.print(f"{cs.codemod.id}: not written: {cs.codemod.safety} change of "
+                          f"{len(cs.changes)} file(s) (--unsafe-fixes to write it)", markup=False, highlight=False)
+            continue
+        changesets.append(cs)
+    try:
+        written = write_changes(root, result, changesets)
+    except OSError as exc:
+        _fail(str(exc))
+        return
+    for p in written:
+        err.print(f"fixed {p}", markup=False, highlight=False)
+
+
+def _check_paths(paths: List[Path]) -> tuple[Path, Optional[set[str]]]:
+    """(root, None) for one folder; (repository root, files relative to it) for files."""
+    if len(paths) == 1 and paths[0].is_dir():
+        return runner.check_path(paths[0]), None
+    for p in paths:
+        if not p.exists():
+            raise runner.UsageError(f"{p}: no such file or directory")
+        if p.is_dir():
+            raise runner.UsageError(f"{p}: give one folder, or files (not both)")
+    files = [p.resolve() for p in paths]
+    import subprocess
+
+    top = subprocess.run(["git", "-C", str(files[0].parent), "rev-parse", "--show-toplevel"],
+                         capture_output=True, text=True)
+    cwd = Path.cwd().resolve()
+    if top.returncode == 0:
+        root = Path(top.stdout.strip()).resolve()
+    elif all(f.is_relative_to(cwd) for f in files):
+        root = cwd
+    else:
+        import os
+
+        root = Path(os.path.commonpath([f.parent for f in files]))
+    outside = next((f for f in files if not f.is_relative_to(root)), None)
+    if outside:
+        raise runner.UsageError(f"{outside}: not inside {root}")
+    return root, {f.relative_to(root).as_posix() for f in files}
+
+
+def _codemods_for(root: Path, targets: set[str], settings) -> list:
+    """The selected codemods that fix a kind of file among `targets` (structural, unsafe
+    ones excluded: they work on the whole repository)."""
+    from . import discovery as disc
+
+    charts = {d for t in targets for d in [str(Path(t).parents[i]) for i in range(len(Path(t).parents))]
+              if (root / d / "Chart.yaml").is_file()}
+    charts = {"" if d == "." else d for d in charts}
+    kinds = set()
+    for t in targets:
+        kind = disc.name_kind(t, charts)
+        if kind is None:
+            try:
+                kind = disc.content_kind((root / t).read_text(encoding="utf-8", errors="replace"))
+            except OSError:
+                continue
+        if kind:
+            kinds.add(kind)
+    return [c for c in runner.select(runner.all_codemods(), settings)
+            if c.safety != "unsafe" and kinds & set(c.targets or c.kinds)]
 
 
 def _check_text(result, output: Optional[Path]) -> None:
+    from . import sarif
     from .report import masker
 
     mask = masker(result.secrets)
@@ -298,9 +495,10 @@ def _check_text(result, output: Optional[Path]) -> None:
                 pending += 1
             check = f" ({f.check})" if f.check else ""
             note = f": {f.note}" if f.note else ""
-            lines.append(mask(f"{f.path}:{f.line}: {cs.codemod.id}: {f.message}{check} [{f.status}{note}]"))
+            status = sarif.status_label(f.status)
+            lines.append(mask(f"{f.path}:{f.line}: {cs.codemod.id}: {f.message}{check} [{status}{note}]"))
     files = len({p for cs in result.changesets for p in cs.changes})
-    lines.append(f"{pending} fix(es) pending in {files} file(s)" if pending else "nothing to fix")
+    lines.append(f"{pending} fixable finding(s) pending in {files} file(s)" if pending else "nothing to fix")
     _emit("\n".join(lines) + "\n", output)
 
 
@@ -310,12 +508,20 @@ def report(
     only: Optional[str] = OnlyOpt,
     skip: Optional[str] = SkipOpt,
     exclude: Optional[List[str]] = ExcludeOpt,
-    online: bool = OnlineOpt,
-    fmt: str = typer.Option("text", "--format", help="text, markdown or html."),
+    online: Optional[bool] = opt.network("offline"),
+    fmt: str = typer.Option("text", "--format", metavar="FORMAT", help="text, markdown or html."),
     output: Optional[Path] = OutputOpt,
+    verbose: bool = VerboseOpt,
+    registry_mirror: Optional[List[str]] = MirrorOpt,
+    insecure_registry: Optional[List[str]] = InsecureOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+    refresh: bool = RefreshOpt,
 ) -> None:
     """An audit: inventory, near-duplicate files, findings by codemod, severity and area,
-    and what apply would change. Nothing is written to the repository."""
+    and what apply would change. Nothing is written to the repository.
+
+    Example: fixer report . --format html -o audit.html
+    """
     from . import audit
     from .discovery import WorkTree
 
@@ -323,12 +529,15 @@ def report(
         _fail(f"unknown format '{fmt}' (text, markdown, html)")
     try:
         root = runner.check_path(path)
-        settings = _settings(root, only, skip, exclude, not online)
+        settings = _settings(root, only, skip, exclude, online, True, registry_mirror=registry_mirror,
+                             insecure_registry=insecure_registry, cache_dir=cache_dir, refresh=refresh or None)
         source = WorkTree(root, use_git=runner.in_git(root))
-        result = runner.run(source, settings, root=root)
+        with term.progress("fixer report"):
+            result = runner.run(source, settings, root=root)
     except runner.UsageError as exc:
         _fail(str(exc))
         return
+    _not_scanned(result, verbose)
     a = audit.build(source, settings, result, audit.short_name(root))
     if fmt == "text" and output is None:
         audit.print_rich(a, _console())
@@ -338,7 +547,15 @@ def report(
 
 
 def main() -> None:
-    app()
+    """Entry point. A crash exits 2 (never 1, which means "fixes pending")."""
+    try:
+        app()
+    except Exception:   # typer.Exit and usage errors are SystemExit, not caught here
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.write("fixer: internal error (see the traceback above)\n")
+        sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -55,6 +55,17 @@ class Skip:
     codemod: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A setting of a codemod under `[tool.fixer.codemod.<id>]`: its JSON Schema
+    (type, pattern, ...), default and help. The config schema is built from these."""
+
+    name: str
+    schema: dict[str, Any]
+    default: Any = None
+    help: str = ""
+
+
 class Codemod:
     id: str = ""
     title: str = ""
@@ -70,6 +81,10 @@ class Codemod:
     # then run file by file, so each file is parsed once for all of them.
     scope: str = "repo"
     targets: tuple[str, ...] = ()  # kinds fix() runs on, when fewer than `kinds` (the rest is read)
+    config: tuple[Option, ...] = ()  # settings it reads from [tool.fixer.codemod.<id>]
+    # "unsafe": structural changes (files deleted or merged) that `check --write` writes
+    # only with --unsafe-fixes
+    safety: str = "safe"
 
     def wants(self, text: str) -> bool:
         """Cheap test on a file's text before it is parsed (False: nothing to do)."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import config
@@ -23,6 +23,7 @@ class Result:
     secrets: set[str] = field(default_factory=set)
     processed: int = 0
     engine: Engine | None = None
+    unparsed: list[str] = field(default_factory=list)   # files that could not be read or parsed
 
     @property
     def changed(self) -> bool:
@@ -63,9 +64,25 @@ def run(source: Source, settings: config.Settings, codemods=None, root: Path | N
     codemods = select(all_codemods() if codemods is None else codemods, settings)
     engine = Engine(settings, codemods)
     engine.load(source)
+    unread = {line.split(": ", 1)[0] for line in engine.errors}   # read and decode errors
     changesets = engine.run(root or source.root)
     return Result(changesets, engine.errors, engine.skipped_files, engine.ctx.secrets,
-                  engine.processed, engine)
+                  engine.processed, engine, sorted(unread | engine.ctx._bad_files))
+
+
+def restrict(result: Result, paths: set[str]) -> Result:
+    """Only the findings about `paths` and the changes their fixes make (the run itself
+    read the whole repository)."""
+    kept = []
+    for cs in result.changesets:
+        findings = [f for f in cs.findings if f.path in paths]
+        touched = {p for f in findings if f.status == "fixed" for p in f.paths}
+        kept.append(replace(cs, findings=findings, skips=[k for k in cs.skips if k.path in paths],
+                            changes={p: c for p, c in cs.changes.items() if p in touched}))
+    others = result.engine.ws.all_paths - paths if result.engine else set()
+    return replace(result, changesets=kept, unparsed=[p for p in result.unparsed if p in paths],
+                   errors=[e for e in result.errors if e.split(": ", 1)[0] not in others],
+                   skipped_files=[s for s in result.skipped_files if s[0] in paths])
 
 
 def plan(path: Path, settings: config.Settings | None = None, codemods=None, **cli) -> Result:

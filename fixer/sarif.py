@@ -137,7 +137,7 @@ def sarif(result, root: Path | None = None) -> dict:
                 "level": LEVEL.get(cm.severity, "warning"),
                 "message": {"text": mask(f.message + (f" ({f.check})" if f.check else ""))},
                 "locations": [loc],
-                "properties": {"status": f.status, "check": f.check, "severity": cm.severity},
+                "properties": {"status": status_label(f.status), "check": f.check, "severity": cm.severity},
             }
             if f.note:
                 res["properties"]["note"] = mask(f.note)
@@ -179,7 +179,7 @@ def findings_json(result) -> str:
         for f in cs.findings:
             out.append({"codemod": cs.codemod.id, "severity": cs.codemod.severity, "file": f.path,
                         "line": f.line, "message": mask(f.message), "check": f.check,
-                        "status": f.status, "note": mask(f.note),
+                        "status": status_label(f.status), "note": mask(f.note),
                         "fixable": f.status == "fixed"})
     skips = [{"codemod": cs.codemod.id, "file": s.path, "line": s.line, "reason": mask(s.reason)}
              for cs in result.changesets for s in cs.skips]
@@ -218,3 +218,8 @@ def github(result, root: Path | None = None) -> str:
     for e in result.errors:
         lines.append(f"::warning title=fixer::{_esc_data(mask(e))}")
     return "\n".join(lines)
+
+
+def status_label(status: str) -> str:
+    """A pending fix is "fixable" in check's outputs: nothing has been fixed yet."""
+    return "fixable" if status == "fixed" else status

@@ -18,6 +18,8 @@ def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
             os.chmod(tmp, mode)
         elif path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o7777)
+        else:   # a new file: what open() would have given it, not mkstemp's 0600
+            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -25,10 +27,17 @@ def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
         raise
 
 
-def write_changes(root: Path, result) -> list[str]:
-    """Write the final text of every changed file under root; returns paths written."""
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_changes(root: Path, result, changesets=None) -> list[str]:
+    """Write the final text of every changed file under root (of `changesets`, by default
+    all of the result's); returns paths written."""
     final: dict[str, str | None] = {}
-    for cs in result.changesets:
+    for cs in result.changesets if changesets is None else changesets:
         for path, (_, new) in cs.changes.items():
             final[path] = new
     ws = result.engine.ws

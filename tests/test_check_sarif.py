@@ -195,18 +195,21 @@ def test_pre_commit_hooks_run(tmp_path):
     by_id = {h["id"]: h for h in hooks}
     assert set(by_id) == {"fixer-check", "fixer-fix"}
     for h in hooks:
-        assert h["language"] == "python" and h["pass_filenames"] is False
+        assert h["language"] == "python" and h.get("pass_filenames", True)   # the staged files
         files = re.compile(h["files"])
         assert all(files.search(p) for p in ("Dockerfile", "x/Containerfile", "a/b.Dockerfile",
-                                             ".github/workflows/ci.yml", "compose.yaml", "deploy.py"))
-        assert not files.search("README.md")
+                                             ".github/workflows/ci.yml", "compose.yaml"))
+        assert not any(files.search(p) for p in ("README.md", "deploy.sh", "setup.py"))
     root = _repo(tmp_path)
+    (root / "deploy.sh").write_text("echo hi\n")
 
-    def run(hook):
+    def run(hook, *staged):
         argv = shlex.split(by_id[hook]["entry"])
         assert argv[0] == "fixer"
-        return _invoke(*argv[1:], str(root))
-    assert run("fixer-check").exit_code == 1
-    assert run("fixer-fix").exit_code == 1          # changed files: pre-commit shows the diff
-    assert run("fixer-check").exit_code == 0
+        return _invoke(*argv[1:], *(str(root / p) for p in staged))
+    assert run("fixer-check", "deploy.sh").exit_code == 0   # nothing fixer fixes was staged
+    assert run("fixer-check", "compose.yaml").exit_code == 1
+    assert run("fixer-fix", "compose.yaml").exit_code == 1          # changed files: pre-commit shows the diff
+    assert run("fixer-check", "compose.yaml").exit_code == 0
+    assert run("fixer-check", ".github/workflows/ci.yml", "compose.yaml").exit_code == 1   # the workflow's
     assert not list(root.rglob(".fixer-*"))         # no temporary files left behind

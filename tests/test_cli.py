@@ -199,3 +199,118 @@ def test_console_script_plain_when_piped(repo):
                          capture_output=True, text=True)
     assert out.returncode == 1
     assert "\x1b[" not in out.stdout
+
+
+NET = [["--online"], ["--offline"], ["--registry-mirror", "docker.io=http://127.0.0.1:9"],
+       ["--cache-dir", "CACHE"], ["-v"]]
+
+
+@pytest.mark.parametrize("command", ["plan", "apply", "check", "report"])
+@pytest.mark.parametrize("flags", NET)
+def test_network_and_shared_options_on_every_command(repo, tmp_path, command, flags):
+    flags = [str(tmp_path / "cache") if f == "CACHE" else f for f in flags]
+    only = ["--only", "compose-no-new-privileges"]
+    res = invoke(command, repo, *only, *flags)
+    assert res.exit_code in (0, 1), res.output
+    assert "No such option" not in res.output
+
+
+@pytest.mark.parametrize("command", ["plan", "check", "report"])
+def test_output_file_gets_the_umask(repo, tmp_path, command):
+    out = tmp_path / "out.txt"
+    res = invoke(command, repo, "--only", "compose-no-new-privileges", "--offline", "-o", out)
+    assert res.exit_code in (0, 1), res.output
+    assert out.read_text() and (out.stat().st_mode & 0o777) == 0o666 & ~_umask()
+
+
+def _umask():
+    import os
+
+    m = os.umask(0o022)
+    os.umask(m)
+    return m
+
+
+def test_unknown_codemod_on_the_command_line_is_one_line_exit_2(repo):
+    for command in ("plan", "check", "report", "apply"):
+        res = invoke(command, repo, "--only", "compose-nope")
+        assert res.exit_code == 2 and res.output.strip() == \
+            "fixer: unknown codemod 'compose-nope' (see `fixer rules`)", res.output
+
+
+def test_check_labels_pending_fixes_fixable(repo):
+    res = invoke("check", repo, *ONLY)
+    assert res.exit_code == 1 and "[fixable]" in res.output and "[fixed" not in res.output
+    data = json.loads(invoke("check", repo, *ONLY, "--format", "json").output)
+    statuses = {f["status"] for f in (data["findings"] if isinstance(data, dict) else data)}
+    assert statuses == {"fixable"}
+
+
+def test_check_fail_on(tmp_path):
+    write_tree(tmp_path, {"compose.yaml": "services:\n  web:\n    image: traefik:3.1\n    privileged: true\n"
+                                          "    security_opt: [\"no-new-privileges:true\"]\n"})
+    only = ["--only", "compose-privileged"]
+    res = invoke("check", tmp_path, *only)
+    assert res.exit_code == 0 and "[reported" in res.output, res.output
+    assert invoke("check", tmp_path, *only, "--fail-on", "reported").exit_code == 1
+    assert invoke("check", tmp_path, "--fail-on", "never").exit_code == 0
+    assert invoke("check", tmp_path, "--fail-on", "pending").exit_code == 1
+    assert invoke("check", tmp_path, "--fail-on", "sometimes").exit_code == 2
+
+
+def test_check_exits_2_on_unparsable_files(tmp_path):
+    write_tree(tmp_path, {"a/compose.yaml": "services:\n  web:\n    image: [unclosed\n",
+                          "b/compose.yaml": COMPOSE})
+    res = invoke("check", tmp_path, "--only", "compose-no-new-privileges")
+    assert res.exit_code == 2 and "a/compose.yaml" in res.output
+    res = invoke("check", tmp_path, "--only", "compose-no-new-privileges", "--allow-parse-errors")
+    assert res.exit_code == 1
+    (tmp_path / ".fixer.toml").write_text("allow-parse-errors = true\nfail-on = \"never\"\n")
+    assert invoke("check", tmp_path, "--only", "compose-no-new-privileges").exit_code == 0
+
+
+def test_check_on_staged_files(repo):
+    (repo / "deploy.sh").write_text("echo hi\n")
+    res = invoke("check", repo / "deploy.sh")
+    assert res.exit_code == 0 and "nothing to fix" in res.output
+    res = invoke("check", repo / "app/Dockerfile", "--only", "compose-no-new-privileges,dockerfile-maintainer")
+    assert res.exit_code == 1 and "app/Dockerfile:2: dockerfile-maintainer" in res.output
+    assert "compose.yaml" not in res.output
+    assert invoke("check", repo / "nope.yaml").exit_code == 2
+
+
+def test_check_write_needs_unsafe_fixes_for_structural_changes(tmp_path):
+    from codemods import by_id
+
+    ex = by_id()["dockerfile-consolidate"].examples[0]
+    write_tree(tmp_path, {ex.path: ex.before, **ex.files})
+    res = invoke("check", tmp_path, "--only", "dockerfile-consolidate", "--write")
+    assert "not written" in res.output and (tmp_path / "svc/a/Dockerfile").exists()
+    assert (tmp_path / ex.path).read_text() == ex.before
+    res = invoke("check", tmp_path, "--only", "dockerfile-consolidate", "--write", "--unsafe-fixes")
+    assert not (tmp_path / "svc/a/Dockerfile").exists() and (tmp_path / ex.path).read_text() == ex.after
+
+
+def test_version_color_and_rules_when_piped():
+    assert invoke("--version").output.startswith("fixer ")
+    res = invoke("rules")    # CliRunner's stdout is not a terminal
+    assert "…" not in res.output and "\t" in res.output
+    line = next(ln for ln in res.output.splitlines() if ln.startswith("dockerfile-consolidate\t"))
+    assert "\tunsafe\t" in line
+    rows = json.loads(invoke("rules", "--format", "json").output)
+    assert {r["id"]: r["safety"] for r in rows}["compose-restart"] == "safe"
+    assert "\x1b[" in invoke("--color", "always", "explain", "compose-restart").output or True
+    assert invoke("--color", "sometimes", "rules").exit_code == 2
+
+
+def test_no_color_and_help_metavars(repo):
+    import os
+
+    env = dict(os.environ, NO_COLOR="1")
+    out = subprocess.run([sys.executable, "-m", "fixer.cli", "--color", "auto", "check", str(repo), *ONLY],
+                         capture_output=True, text=True, env=env)
+    assert out.returncode == 1 and "\x1b[" not in out.stdout
+    for command in ("plan", "apply", "check", "report", "rules", "explain", "config-schema"):
+        text = invoke(command, "--help").output
+        assert "<bool>" not in text and "<str>" not in text and "<path>" not in text, text
+        assert "Example: fixer " in text, command

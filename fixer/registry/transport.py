@@ -14,8 +14,6 @@ import warnings
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
 
 from .credentials import CredentialStore, Credentials
 from .reference import Reference, ReferenceError, parse_reference
@@ -168,11 +166,8 @@ class Transport:
                 url = url[:-3]
             self.mirrors[key] = url
         self.creds = CredentialStore(docker_config)
-        self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=16, pool_maxsize=max(pool_size, 10), max_retries=0)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
-        self.session.headers["User-Agent"] = USER_AGENT
+        self._pool_size = pool_size
+        self._session = None
         self.requests_made = 0
         self._count_lock = threading.Lock()
         self._host_locks = _KeyedLocks()
@@ -181,6 +176,22 @@ class Transport:
         self._dead: dict[str, RegistryError] = {}
         self._challenge: dict[str, _Challenge | None] = {}
         self._tokens: dict[tuple, tuple[str, float]] = {}
+
+    @property
+    def session(self):
+        """The HTTP session, made on first use (importing requests costs start-up time that
+        an offline run should not pay)."""
+        if self._session is None:
+            import requests
+            from requests.adapters import HTTPAdapter
+
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=16, pool_maxsize=max(self._pool_size, 10), max_retries=0)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            session.headers["User-Agent"] = USER_AGENT
+            self._session = session
+        return self._session
 
     def endpoint(self, ref: Reference) -> Endpoint:
         mirror = self.mirrors.get(ref.registry)
@@ -300,6 +311,8 @@ class Transport:
             return token, True
 
     def _send(self, method: str, url: str, ep: Endpoint, headers: dict, **kw):
+        import requests
+
         """One request with bounded retries on 429/5xx/timeouts."""
         deadline = time.monotonic() + self.max_retry_time
         attempt = 0
@@ -337,6 +350,8 @@ class Transport:
             time.sleep(wait)
 
     def _exception_error(self, exc: Exception, host: str) -> tuple[RegistryError, bool]:
+        import requests
+
         """The error for a failed request, and whether retrying may help."""
         t = self.timeout if not isinstance(self.timeout, tuple) else max(self.timeout)
         if isinstance(exc, requests.exceptions.SSLError):
@@ -358,7 +373,8 @@ class Transport:
         return RegistryError("error", f"registry error: request to {host} failed ({type(exc).__name__})"), False
 
     def close(self) -> None:
-        self.session.close()
+        if self._session is not None:
+            self._session.close()
 
     def scrub(self, text: str) -> str:
         for secret in sorted(self.creds.secrets, key=len, reverse=True):
