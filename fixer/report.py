@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .engine import ChangeSet
+from .secrets import masker  # noqa: F401  (imported from here by other modules)
 
 
 def unified(path: str, old: str | None, new: str | None) -> str:
@@ -24,23 +25,6 @@ def unified(path: str, old: str | None, new: str | None) -> str:
         else:
             out.append(ln + "\n\\ No newline at end of file\n")
     return "".join(out)
-
-
-def masker(secrets: Iterable[str]):
-    """Hide secret values where they are values: after `=`, `: `, `:` (a URL's
-    `user:pw@`) or a quote, as a whole token. A word that merely equals a weak
-    password (a service or target called `postgres`) stays readable."""
-    import re
-
-    values = sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True)
-    if not values:
-        return lambda text: text
-    pattern = re.compile(r"(?:(?<=[=:\"'])|(?<=: )|(?<==\s))(?:" + "|".join(map(re.escape, values)) +
-                         r")(?![A-Za-z0-9_.:/-])")
-
-    def mask(text: str) -> str:
-        return pattern.sub("****", text)
-    return mask
 
 
 def changed(changesets: list[ChangeSet]) -> list[ChangeSet]:

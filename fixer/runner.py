@@ -9,6 +9,7 @@ from . import config
 from .codemod import Codemod
 from .discovery import GitTree, Source, WorkTree
 from .engine import ChangeSet, Engine
+from .secrets import find_all as find_secrets
 
 
 class UsageError(Exception):
@@ -64,8 +65,8 @@ def run(source: Source, settings: config.Settings, codemods=None, root: Path | N
     engine = Engine(settings, codemods)
     engine.load(source)
     changesets = engine.run(root or source.root)
-    return Result(changesets, engine.errors, engine.skipped_files, engine.ctx.secrets,
-                  engine.processed, engine)
+    secrets = engine.ctx.secrets | find_secrets(engine.ws, source)
+    return Result(changesets, engine.errors, engine.skipped_files, secrets, engine.processed, engine)
 
 
 def plan(path: Path, settings: config.Settings | None = None, codemods=None, **cli) -> Result:
