@@ -64,7 +64,8 @@ def plan(
     skip: Optional[str] = SkipOpt,
     exclude: Optional[List[str]] = ExcludeOpt,
     offline: bool = OfflineOpt,
-    fmt: str = typer.Option("text", "--format", help="text, json, sarif or github."),
+    fmt: str = typer.Option("text", "--format", help="text, json, sarif, github or patch."),
+    output: Optional[Path] = OutputOpt,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="List every file not scanned."),
     registry_mirror: Optional[List[str]] = MirrorOpt,
     insecure_registry: Optional[List[str]] = InsecureOpt,
@@ -77,8 +78,8 @@ def plan(
 
     Exit 0: nothing to change; 1: changes proposed; 2: error.
     """
-    if fmt not in ("text", "json", "sarif", "github"):
-        _fail(f"unknown format '{fmt}' (text, json, sarif, github)")
+    if fmt not in ("text", "json", "sarif", "github", "patch"):
+        _fail(f"unknown format '{fmt}' (text, json, sarif, github, patch)")
     try:
         root = runner.check_path(path)
         settings = _settings(root, only, skip, exclude, offline, registry_mirror=registry_mirror,
@@ -90,9 +91,20 @@ def plan(
         _fail(str(exc))
         return
     if fmt in ("sarif", "github"):
-        _ci_output(result, root, fmt, None)
-    elif fmt == "json":
+        _ci_output(result, root, fmt, output)
+    elif fmt == "patch":
+        from .report import patch
+
+        _emit(patch(result), output)
+    elif fmt == "json" and output is None:
         write_plan_json(sys.stdout, result.changesets, result.skipped_files, result.errors, result.secrets)
+    elif output is not None:
+        from .report import plan_json, plan_lines, plain_rule, summary_text
+
+        _emit(plan_json(result.changesets, result.skipped_files, result.errors, result.secrets) if fmt == "json"
+              else "".join((plain_rule(t, 80) if st and "rule" in st else t) + "\n"
+                           for t, st in plan_lines(result.changesets, result.skipped_files, result.secrets))
+              + summary_text(result.changesets, 80), output)
     else:
         print_plan(result.changesets, result.skipped_files, result.errors, result.secrets,
                    _console(), verbose)
