@@ -97,13 +97,14 @@ def print_plan(changesets: list[ChangeSet], skipped_files, errors, secrets, cons
         for text, style in lines:
             if style and "rule" in style:
                 if block:
+                    block.right_crop(1)     # the last line's newline: print adds one
                     console.print(block, soft_wrap=True)
                     block = Text()
                 console.print(Rule(Text(text, style="dim" if "dim" in style else "bold")))
                 continue
             block.append(text + "\n", style=style)
         if block:
-            block.rstrip()
+            block.right_crop(1)
             console.print(block, soft_wrap=True)
         print_summary(changesets, console)
         if tail:
@@ -194,9 +195,11 @@ def patch(result) -> str:
         old = st.original if st else None
         bom = bool(st and st.bom)
         if old is None and path in ws.all_paths and source is not None:
-            try:
+            try:     # a file no codemod loaded (.env.example), or one fixer creates
                 old, bom = decode(source.read(path), path)
-            except (OSError, KeyError, DecodeError):
+            except (OSError, KeyError):
+                pass
+            except DecodeError:
                 continue
         if old == new:
             continue
