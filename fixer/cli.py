@@ -87,7 +87,7 @@ def plan(
     skip: Optional[str] = SkipOpt,
     exclude: Optional[List[str]] = ExcludeOpt,
     online: Optional[bool] = opt.network("online"),
-    fmt: str = typer.Option("text", "--format", metavar="FORMAT", help="text, json, sarif or github."),
+    fmt: str = typer.Option("text", "--format", metavar="FORMAT", help="text, json, sarif, github or patch."),
     output: Optional[Path] = OutputOpt,
     verbose: bool = VerboseOpt,
     registry_mirror: Optional[List[str]] = MirrorOpt,
@@ -105,8 +105,8 @@ def plan(
     """
     from .report import print_plan, write_plan_json
 
-    if fmt not in ("text", "json", "sarif", "github"):
-        _fail(f"unknown format '{fmt}' (text, json, sarif, github)")
+    if fmt not in ("text", "json", "sarif", "github", "patch"):
+        _fail(f"unknown format '{fmt}' (text, json, sarif, github, patch)")
     try:
         root = runner.check_path(path)
         settings = _settings(root, only, skip, exclude, online, False, registry_mirror=registry_mirror,
@@ -120,6 +120,10 @@ def plan(
         return
     if fmt in ("sarif", "github"):
         _ci_output(result, root, fmt, output)
+    elif fmt == "patch":
+        from .report import patch
+
+        _emit(patch(result), output)
     elif fmt == "json":
         import io
 

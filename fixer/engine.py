@@ -19,6 +19,7 @@ from .dockerdoc import Dockerfile
 from .helm import HelmTemplate
 from .helm import preserves_actions as helm_preserves
 from .k8s import chart_dir
+from .origin import Origins
 from .suppress import suppressed
 from .text import DecodeError, EditConflict, TextFile, apply_edits, decode
 from .validate import LOST_ACTION, validate
@@ -96,6 +97,7 @@ class Workspace:
         self.files: dict[str, FileState] = {}
         self.all_paths: set[str] = set()      # every path in the source, infra or not
         self.charts: set[str] = set()         # Helm chart directories (new files there are templates)
+        self.origins = Origins()              # edits applied so far, to report lines of the files on disk
         self._parsed: OrderedDict[str, None] = OrderedDict()
 
     def add(self, path, kind, mode, text, bom):
@@ -474,7 +476,8 @@ class Engine:
             css = [ChangeSet(cm) for cm in group]
             self._chunks(ctx, group, css, units, chunks)
             out = ([(cs.changes, cs.findings, cs.skips, cs.seconds) for cs in css], self.errors[n_errors:],
-                   ctx.secrets, {k: v[n_notes.get(k, 0):] for k, v in ctx.notes.items()}, ctx._bad_files)
+                   ctx.secrets, {k: v[n_notes.get(k, 0):] for k, v in ctx.notes.items()}, ctx._bad_files,
+                   {p: self.ws.origins.sets.get(p, []) for cs in css for p in cs.changes})
             with os.fdopen(w, "wb") as f:
                 pickle.dump(out, f, protocol=pickle.HIGHEST_PROTOCOL)
         finally:
@@ -486,7 +489,7 @@ class Engine:
             data = f.read()
         os.waitpid(pid, 0)
         try:
-            parts, errors, secrets, notes, bad = pickle.loads(data)
+            parts, errors, secrets, notes, bad, origins = pickle.loads(data)
         except Exception:
             return False
         for cs, (changes, findings, skips, seconds) in zip(css, parts):
@@ -504,6 +507,7 @@ class Engine:
         for k, v in notes.items():
             ctx.notes.setdefault(k, []).extend(v)
         ctx._bad_files |= bad
+        self.ws.origins.sets.update(origins)
         return True
 
     def _unit(self, path: str) -> str:
@@ -516,16 +520,23 @@ class Engine:
             return path.rsplit("/", 1)[0] + "/" if "/" in path else "/"
         return path
 
-    @staticmethod
-    def _collect(cs: ChangeSet, results: list) -> list[Finding]:
+    def _collect(self, cs: ChangeSet, results: list) -> list[Finding]:
+        """Record a codemod's results. Their lines are of the text it saw (earlier codemods'
+        output): suppression is decided there, then lines are mapped to the file on disk."""
         found = []
         for r in results:
             r.codemod = cs.codemod.id
+            st = self.ws.files.get(r.path)
             if isinstance(r, Skip):
                 cs.skips.append(r)
             else:
+                if st and st.text and "fixer:" in st.text and \
+                        suppressed(self.ws.document(r.path), st.text, r.line, cs.codemod.id):
+                    r.status, r.note = "suppressed", "fixer: ignore comment"
                 cs.findings.append(r)
                 found.append(r)
+            if st is not None and st.text is not None:
+                r.line = self.ws.origins.line(r.path, st.text, st.original, r.line)
         return found
 
     def _settle(self, cs: ChangeSet, findings: list[Finding]) -> None:
@@ -533,11 +544,9 @@ class Engine:
         cid = cs.codemod.id
         active: list[Finding] = []
         for f in findings:
-            st = self.ws.files.get(f.path)
-            if st and st.text and "fixer:" in st.text and \
-                    suppressed(self.ws.document(f.path), st.text, f.line, cid):
-                f.status, f.note = "suppressed", "fixer: ignore comment"
-            elif not f.edits:
+            if f.status == "suppressed":
+                continue
+            if not f.edits:
                 f.status = "reported"
             else:
                 active.append(f)
@@ -580,6 +589,8 @@ class Engine:
             old = st.text if st else None
             if new != old:
                 cs.changes[path] = (cs.changes[path][0] if path in cs.changes else old, new)
+                if old is not None and new is not None:
+                    self.ws.origins.record(path, (e for f in active for e in f.edits if e.path == path))
                 self.ws.set_text(path, new)
 
     def _actions_moved(self, new_texts: dict[str, str | None]) -> bool:

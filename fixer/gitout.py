@@ -30,7 +30,9 @@ class Commit:
     subject: str
 
 
-def message(cs: ChangeSet, mask) -> str:
+def message(cs: ChangeSet, mask, base: str = "") -> str:
+    """The commit message; its line numbers are those of the files at `base` (HEAD when
+    apply ran), not of the commit's parent."""
     cm = cs.codemod
     lines = [f"fix({cm.id}): {cm.title}", ""]
     lines.append("Files:")
@@ -46,6 +48,8 @@ def message(cs: ChangeSet, mask) -> str:
     if cs.skips:
         lines += ["", "Skipped:"]
         lines += [mask(f"- {s.path}:{s.line}: {s.reason}") for s in cs.skips]
+    if base and (fixed or cs.skips):
+        lines += ["", f"Line numbers refer to the files at {base[:12]}, before any fixer commit."]
     lines += ["", f"Fixer-Codemod: {cm.id}", TRAILER]
     return "\n".join(lines) + "\n"
 
@@ -100,7 +104,7 @@ def write_branch(repo, base_commit, changesets: list[ChangeSet], branch: str, pr
             with _stdin("\n".join(info) + "\n") as fh:
                 repo.git.update_index("--index-info", istream=fh, env=env)
             tree = repo.git.write_tree(env=env)
-            msg = message(cs, mask)
+            msg = message(cs, mask, base_commit.hexsha)
             with _stdin(msg) as fh:
                 sha = repo.git.commit_tree(tree, "-p", parent, istream=fh, env=_identity(repo))
             commits.append(Commit(sha, msg.splitlines()[0]))

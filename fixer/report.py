@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .engine import ChangeSet
+from .secrets import masker  # noqa: F401  (imported from here by other modules)
 
 
 def unified(path: str, old: str | None, new: str | None) -> str:
@@ -26,40 +27,23 @@ def unified(path: str, old: str | None, new: str | None) -> str:
     return "".join(out)
 
 
-def masker(secrets: Iterable[str]):
-    """Hide secret values where they are values: after `=`, `: `, `:` (a URL's
-    `user:pw@`) or a quote, as a whole token. A word that merely equals a weak
-    password (a service or target called `postgres`) stays readable."""
-    import re
-
-    values = sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True)
-    if not values:
-        return lambda text: text
-    pattern = re.compile(r"(?:(?<=[=:\"'])|(?<=: )|(?<==\s))(?:" + "|".join(map(re.escape, values)) +
-                         r")(?![A-Za-z0-9_.:/-])")
-
-    def mask(text: str) -> str:
-        return pattern.sub("****", text)
-    return mask
-
-
 def changed(changesets: list[ChangeSet]) -> list[ChangeSet]:
     return [cs for cs in changesets if cs.changes]
 
 
-def print_plan(changesets: list[ChangeSet], skipped_files, errors, secrets, console: Console,
-               verbose: bool = False) -> None:
+def plan_lines(changesets: list[ChangeSet], skipped_files, secrets, verbose: bool = False):
+    """The text plan as (text, style) lines, masked; a style of "rule" is a section heading."""
     mask = masker(secrets)
+    out: list[tuple[str, str | None]] = []
     for cs in changed(changesets):
         cm = cs.codemod
-        console.rule(Text(f"{cm.id}: {cm.title}", style="bold"))
+        out.append((f"{cm.id}: {cm.title}", "rule"))
         for f in cs.findings:
             tag = "" if f.status == "fixed" else f"  [{f.status}{': ' + f.note if f.note else ''}]"
             check = f" ({f.check})" if f.check else ""
-            console.print(Text(mask(f"{f.path}:{f.line}: {f.message}{check}{tag}")))
+            out.append((mask(f"{f.path}:{f.line}: {f.message}{check}{tag}"), None))
         for path, (old, new) in sorted(cs.changes.items()):
-            diff = mask(unified(path, old, new))
-            for ln in diff.splitlines():
+            for ln in mask(unified(path, old, new)).splitlines():
                 style = None
                 if ln.startswith("+") and not ln.startswith("+++"):
                     style = "green"
@@ -67,24 +51,74 @@ def print_plan(changesets: list[ChangeSet], skipped_files, errors, secrets, cons
                     style = "red"
                 elif ln.startswith("@@"):
                     style = "cyan"
-                console.print(Text(ln, style=style), soft_wrap=True)
+                out.append((ln, style))
         for s in cs.skips:
-            console.print(Text(mask(f"skipped {s.path}:{s.line}: {s.reason}"), style="yellow"))
-    quiet = [cs for cs in changesets if not cs.changes and (cs.skips or cs.findings)]
-    for cs in quiet:
-        console.rule(Text(f"{cs.codemod.id}: nothing changed", style="dim"))
+            out.append((mask(f"skipped {s.path}:{s.line}: {s.reason}"), "yellow"))
+    for cs in changesets:
+        if cs.changes or not (cs.skips or cs.findings):
+            continue
+        out.append((f"{cs.codemod.id}: nothing changed", "dim rule"))
         for f in cs.findings:
-            console.print(Text(mask(f"{f.path}:{f.line}: {f.message}  [{f.status}"
-                                    f"{': ' + f.note if f.note else ''}]")))
+            out.append((mask(f"{f.path}:{f.line}: {f.message}  [{f.status}{': ' + f.note if f.note else ''}]"),
+                        None))
         for s in cs.skips:
-            console.print(Text(mask(f"skipped {s.path}:{s.line}: {s.reason}"), style="yellow"))
-    print_summary(changesets, console)
+            out.append((mask(f"skipped {s.path}:{s.line}: {s.reason}"), "yellow"))
+    return out
+
+
+def plain_rule(title: str, width: int) -> str:
+    """A heading line as rich's Console.rule draws it without colour."""
+    if len(title) > width - 4:
+        title = title[:max(0, width - 5)] + "…"
+    left = "─" * ((width - len(title)) // 2 - 1)
+    return f"{left} {title} {'─' * (width - len(left) - len(title) - 2)}"
+
+
+def print_plan(changesets: list[ChangeSet], skipped_files, errors, secrets, console: Console,
+               verbose: bool = False) -> None:
+    """Print the plan in one write: rich styles on a terminal, plain text otherwise."""
+    lines = plan_lines(changesets, skipped_files, secrets, verbose)
+    tail: list[str] = []
     if skipped_files:
-        console.print(Text(f"{len(skipped_files)} file(s) not scanned:", style="dim"))
-        for path, reason in skipped_files[: (None if verbose else 20)]:
-            console.print(Text(f"  {path}: {reason}", style="dim"))
+        tail.append(f"{len(skipped_files)} file(s) not scanned:")
+        tail += [f"  {path}: {reason}" for path, reason in skipped_files[: (None if verbose else 20)]]
         if not verbose and len(skipped_files) > 20:
-            console.print(Text(f"  … and {len(skipped_files) - 20} more (--verbose)", style="dim"))
+            tail.append(f"  … and {len(skipped_files) - 20} more (--verbose)")
+    if not console.is_terminal:
+        body = [plain_rule(t, console.width) if st and "rule" in st else t for t, st in lines]
+        console.file.write("".join(ln + "\n" for ln in body) + summary_text(changesets, console.width)
+                           + "".join(ln + "\n" for ln in tail))
+        console.file.flush()
+        return
+    from rich.rule import Rule
+
+    with console:   # one buffer, written once on leaving
+        block = Text()
+        for text, style in lines:
+            if style and "rule" in style:
+                if block:
+                    block.right_crop(1)     # the last line's newline: print adds one
+                    console.print(block, soft_wrap=True)
+                    block = Text()
+                console.print(Rule(Text(text, style="dim" if "dim" in style else "bold")))
+                continue
+            block.append(text + "\n", style=style)
+        if block:
+            block.right_crop(1)
+            console.print(block, soft_wrap=True)
+        print_summary(changesets, console)
+        if tail:
+            console.print(Text("\n".join(tail), style="dim"))
+
+
+def summary_text(changesets: list[ChangeSet], width: int) -> str:
+    """The summary table as plain text."""
+    import io
+
+    buf = io.StringIO()
+    print_summary(changesets, Console(file=buf, width=width, no_color=True, force_terminal=False,
+                                      highlight=False, soft_wrap=True))
+    return buf.getvalue()
 
 
 def print_summary(changesets: list[ChangeSet], console: Console) -> None:
@@ -145,3 +179,35 @@ def plan_json(changesets: list[ChangeSet], skipped_files, errors, secrets) -> st
     buf = io.StringIO()
     write_plan_json(buf, changesets, skipped_files, errors, secrets)
     return buf.getvalue()
+
+
+def patch(result) -> str:
+    """The plan as one patch for `git apply` / `patch -p1`: per file, its final content
+    against the source (all codemods combined), unmasked, new and deleted files as git
+    writes them."""
+    from .text import BOM, DecodeError, decode
+
+    ws, source = result.engine.ws, result.engine.source
+    out = []
+    for path in sorted({p for cs in result.changesets for p in cs.changes}):
+        st = ws.files.get(path)
+        new = st.text if st else None
+        old = st.original if st else None
+        bom = bool(st and st.bom)
+        if old is None and path in ws.all_paths and source is not None:
+            try:     # a file no codemod loaded (.env.example), or one fixer creates
+                old, bom = decode(source.read(path), path)
+            except (OSError, KeyError):
+                pass
+            except DecodeError:
+                continue
+        if old == new:
+            continue
+        head = f"diff --git a/{path} b/{path}\n"
+        if old is None:
+            head += "new file mode 100644\n"
+        elif new is None:
+            head += f"deleted file mode {st.mode if st else '100644'}\n"
+        pre = BOM if bom else ""
+        out.append(head + unified(path, None if old is None else pre + old, None if new is None else pre + new))
+    return "".join(out)

@@ -9,6 +9,7 @@ from . import config
 from .codemod import Codemod
 from .discovery import GitTree, Source, WorkTree
 from .engine import ChangeSet, Engine
+from .secrets import find_all as find_secrets
 
 
 class UsageError(Exception):
@@ -66,7 +67,8 @@ def run(source: Source, settings: config.Settings, codemods=None, root: Path | N
     engine.load(source)
     unread = {line.split(": ", 1)[0] for line in engine.errors}   # read and decode errors
     changesets = engine.run(root or source.root)
-    return Result(changesets, engine.errors, engine.skipped_files, engine.ctx.secrets,
+    secrets = engine.ctx.secrets | find_secrets(engine.ws, source)
+    return Result(changesets, engine.errors, engine.skipped_files, secrets,
                   engine.processed, engine, sorted(unread | engine.ctx._bad_files))
 
 

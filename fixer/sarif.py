@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
+from .origin import back_span, splices
 from .report import masker
 from .text import apply_edits
 
@@ -39,11 +40,11 @@ def _pos(text: str, offset: int) -> tuple[int, int]:
 
 
 class _History:
-    """Per path, the edit sets applied so far, to map offsets back to the original text."""
+    """Per path, the edit sets of the codemods reported so far (see fixer.origin)."""
 
     def __init__(self, ws):
         self.ws = ws
-        self.sets: dict[str, list[list]] = {}
+        self.sets: dict[str, list] = {}
         self.broken: set[str] = set()
 
     def record(self, cs) -> None:
@@ -55,25 +56,13 @@ class _History:
                 ok = False
             if not ok:
                 self.broken.add(path)
-            self.sets.setdefault(path, []).append(sorted(edits, key=lambda e: (e.start, e.end)))
+            self.sets.setdefault(path, []).append(splices(edits))
 
     def original(self, path: str, start: int, end: int) -> tuple[int, int] | None:
         """(start, end) in the original text, or None when the region touches an earlier fix."""
         if path in self.broken:
             return None
-        for edits in reversed(self.sets.get(path, [])):
-            shift = 0
-            for e in edits:
-                new_start = e.start + shift
-                new_end = new_start + len(e.text or "")
-                if end < new_start:
-                    break
-                if start > new_end:
-                    shift += len(e.text or "") - (e.end - e.start)
-                    continue
-                return None   # overlaps or touches an earlier fix
-            start, end = start - shift, end - shift
-        return start, end
+        return back_span(self.sets.get(path, []), start, end)
 
 
 def _fix(cs, f, ws, hist: _History, secrets) -> dict | None:

@@ -202,7 +202,8 @@ def test_masker_keeps_names_that_equal_a_weak_password():
     assert mask("mcp-servers/postgres/Dockerfile -> --target postgres") == \
         "mcp-servers/postgres/Dockerfile -> --target postgres"
     assert mask("  PGPASSWORD='postgres'") == "  PGPASSWORD='****'"
-    assert mask("-DB=postgres") == "-DB=****"
+    assert mask("-DB_PASSWORD=postgres") == "-DB_PASSWORD=****"
+    assert mask("+ENV MCP_SERVER=postgres") == "+ENV MCP_SERVER=postgres"
 
 
 def test_buildkit_child_process_matches_the_module():

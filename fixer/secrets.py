@@ -1,0 +1,212 @@
+"""Secret values: found in the repository's files, masked in everything fixer prints.
+
+Finding: every `NAME: value` / `NAME=value` pair of the infrastructure files (YAML
+mappings, compose `- NAME=value` items, Kubernetes `{name, value}` env items, Dockerfile
+`ENV`/`ARG`) is judged by the codemods' own rules (compose-secrets, gha-secrets,
+k8s-secret-ref), whichever codemods run.
+
+Masking: a value that is unambiguous (at least 8 characters mixing letters with digits
+or symbols, or at least 16 characters) is masked wherever it appears. A weaker one
+(`postgres`, `hunter2`) is masked only where it is a secret: as the value of a name those
+rules call secret (`PASSWORD: postgres`, `DB_PASSWORD=postgres`, a Kubernetes `value:`
+under such a `name:`), after a command-line flag naming one (`--requirepass r3dis`) or as
+the password of a URL (`://user:postgres@`), always as a whole token. `ENV MCP_SERVER=postgres` stays readable.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable
+
+MASK = "****"
+# cheap test before a file is parsed: a secret-like name or a URL with a password
+_HINT = re.compile(r"(?i)pass|pwd|secret|token|key|credential|dsn|://[^\s/:@]*:[^\s/@]+@")
+_TOKEN = r"A-Za-z0-9_"
+
+
+def secret_in(name: str, value: str | None) -> str | None:
+    """The secret `name: value` holds (a URL's password, or the whole value), else None."""
+    from codemods.compose_secrets import ComposeSecrets
+    from codemods.gha_secrets import secret_value
+    from codemods.k8s_secret_ref import secret_like
+
+    if value is None or not value.strip():
+        return None
+    hit = ComposeSecrets._literal(name, value)
+    if hit:
+        return hit[1]
+    found = secret_value(name, value)
+    if found:
+        return found
+    return value.strip() if secret_like(name, value) else None
+
+
+def strong(value: str) -> bool:
+    """Unambiguous enough to mask wherever it appears."""
+    return len(value) >= 16 or (len(value) >= 8 and bool(re.search(r"[A-Za-z]", value))
+                                and bool(re.search(r"[^A-Za-z]", value)))
+
+
+# -- finding -------------------------------------------------------------------
+
+def _pairs_yaml(text: str, helm_template: bool):
+    import yaml
+
+    from . import helm
+
+    src = helm.mask(text) if helm_template else text
+    try:
+        docs = list(yaml.compose_all(src, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    except yaml.YAMLError:
+        return
+    def literal(v):   # None: not a scalar, or a template action
+        if not isinstance(v, yaml.ScalarNode) or (helm_template and "{{" in text[v.start_mark.index:v.end_mark.index]):
+            return None
+        return v.value
+
+    seen: set[int] = set()
+    stack = [d for d in docs if d is not None]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            scalars = {k.value: literal(v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+            if scalars.get("name") and scalars.get("value") is not None:
+                yield scalars["name"], scalars["value"]
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and literal(v) is not None:
+                    yield str(k.value), v.value
+                stack.append(v)
+        elif isinstance(node, yaml.SequenceNode):
+            for v in node.value:
+                if literal(v) is not None and "=" in v.value:
+                    yield tuple(v.value.split("=", 1))
+                stack.append(v)
+
+
+def _pairs_dockerfile(path: str, text: str):
+    from .dockerdoc import Dockerfile
+
+    try:
+        instructions = Dockerfile(path, text).instructions
+    except Exception:
+        return
+    for ins in instructions:
+        if ins.cmd == "ENV":
+            words = list(ins.value)
+            if len(words) == 2 and "=" not in words[0]:
+                yield words[0], words[1].strip("\"'")
+                continue
+            for i in range(0, len(words) - 1, 2):
+                yield words[i], words[i + 1].strip("\"'")
+        elif ins.cmd == "ARG":
+            for w in ins.value:
+                if "=" in w:
+                    k, v = w.split("=", 1)
+                    yield k, v.strip("\"'")
+
+
+def find(path: str, kind: str, text: str) -> set[str]:
+    """The secret values one file holds."""
+    from . import discovery as disc
+
+    if not _HINT.search(text):
+        return set()
+    if kind == disc.DOCKERFILE:
+        pairs = _pairs_dockerfile(path, text)
+    elif kind in (disc.COMPOSE, disc.K8S, disc.WORKFLOW, disc.YAML, disc.HELM_VALUES, disc.HELM):
+        pairs = _pairs_yaml(text, kind == disc.HELM)
+    else:
+        return set()
+    out = set()
+    for name, value in pairs:
+        if isinstance(value, str):
+            hit = secret_in(str(name), value)
+            if hit:
+                out.add(hit)
+    return out
+
+
+def find_all(ws, source=None, limit: int = 1 << 20) -> set[str]:
+    """Secret values of every infrastructure file of the run's source: the files the
+    codemods loaded, and those of other kinds (not loaded when their codemods do not run)."""
+    from . import discovery as disc
+    from .text import DecodeError, decode
+
+    out: set[str] = set()
+    for st in ws.files.values():
+        if st.original:
+            out |= find(st.path, st.kind, st.original)
+    if source is None:
+        return out
+    for path in sorted(ws.all_paths - set(ws.files)):
+        kind = disc.name_kind(path, ws.charts)
+        if kind not in (disc.DOCKERFILE, disc.COMPOSE, disc.K8S, disc.WORKFLOW, disc.HELM_VALUES, disc.HELM):
+            continue
+        try:
+            raw = source.read(path)
+            if len(raw) > limit or b"\0" in raw[:8192]:
+                continue
+            text = decode(raw, path)[0]
+        except (OSError, KeyError, DecodeError):
+            continue
+        out |= find(path, kind, text)
+    return out
+
+
+# -- masking -------------------------------------------------------------------
+
+_KEY_BEFORE = re.compile(r"""(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)["']?(?:\s*:\s*|\s*=\s*|\s+)["']?$""")
+_URL_BEFORE = re.compile(r"://[^\s/:@]*:$")
+_FLAG = re.compile(r"(?i)pass|pwd|secret|token|key")
+_NAME_LINE = re.compile(r"""^[ +\-]?\s*(?:-\s+)?["']?name["']?\s*:\s*["']?([A-Za-z_][A-Za-z0-9_.-]*)""")
+
+
+def masker(secrets: Iterable[str]) -> Callable[[str], str]:
+    """A function that masks these secret values in text (see the module's rules)."""
+    values = {s for s in secrets if s and s.strip()}
+    loud = sorted((s for s in values if strong(s)), key=len, reverse=True)
+    weak = sorted((s for s in values if not strong(s)), key=len, reverse=True)
+    if not values:
+        return lambda text: text
+    loud_re = re.compile("|".join(map(re.escape, loud))) if loud else None
+    weak_re = re.compile(f"(?<![{_TOKEN}])(?:" + "|".join(map(re.escape, weak)) + f")(?![{_TOKEN}])") \
+        if weak else None
+
+    def secret_position(line: str, start: int, value: str, name: str | None) -> bool:
+        before = line[:start]
+        if _URL_BEFORE.search(before) and line.startswith("@", start + len(value)):
+            return True
+        m = _KEY_BEFORE.search(before)
+        if not m:
+            return False
+        key = m.group("key")
+        if before[:m.start()].endswith("-") and _FLAG.search(key):
+            return True      # a command-line flag: --requirepass VALUE, --password=VALUE
+        if key == "value" and name:
+            key = name
+        return secret_in(key, value) == value
+
+    def mask_weak(text: str) -> str:
+        out = []
+        name = None        # the last Kubernetes-style `name:` seen (its `value:` follows)
+        for line in text.splitlines(keepends=True):
+            m = _NAME_LINE.match(line)
+            if m:
+                name = m.group(1)
+            if weak_re.search(line):
+                line = weak_re.sub(lambda h: MASK if secret_position(h.string, h.start(), h.group(0), name)
+                                   else h.group(0), line)
+            out.append(line)
+        return "".join(out)
+
+    def mask(text: str) -> str:
+        if not text:
+            return text
+        if loud_re is not None:
+            text = loud_re.sub(MASK, text)
+        if weak_re is not None:
+            text = mask_weak(text)
+        return text
+    return mask
