@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from fixer import suppress
 from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer.compose import (UNKNOWN, is_datastore, lookup, overlay, service_skip, services, top,
                            volume_mounts)
@@ -85,9 +86,14 @@ class ComposeNetworks(Codemod):
         if root.flow_style or top(doc, "services").flow_style:
             yield Skip(doc.path, first, "flow-style services: networks not added")
             return
-        names = {n for n, _, _ in svcs}
-        stores, aliases = set(), {}
+        stores, aliases, everyone = set(), {}, {}
+        ignored = {name: suppress.why(doc, key.start_mark.line + 1, self.id) for name, key, _ in svcs}
         for name, key, svc in svcs:
+            everyone[name] = name
+            if ignored[name]:
+                yield Skip(doc.path, key.start_mark.line + 1,
+                           f"service {name}: {ignored[name]}; it stays on the default network")
+                continue
             why = service_skip(doc, name, svc, ctx)
             if why:
                 yield Skip(doc.path, key.start_mark.line + 1, why + "; networks not added")
@@ -101,24 +107,45 @@ class ComposeNetworks(Codemod):
             if is_datastore(doc, svc, ctx):
                 stores.add(name)
                 aliases[name] = name
-                for k in ("container_name", "hostname"):
-                    alias = scalar(lookup(doc, svc, k, ctx))
-                    if alias:
+            for k in ("container_name", "hostname"):
+                alias = scalar(lookup(doc, svc, k, ctx))
+                if alias:
+                    everyone[alias] = name
+                    if name in stores:
                         aliases[alias] = name
         if not stores or len(svcs) < 2:
             return
-        edits, parts = [], []
+        # a suppressed service stays on the default network: what it talks to, and what
+        # talks to it, stays there too
+        kept = {n for n in ignored if ignored[n]}
+        on_default = set(kept)
         for name, key, svc in svcs:
+            if name in kept:
+                on_default |= _talks_to(doc, svc, everyone)
+                if _hidden_config(doc, svc, ctx):
+                    on_default |= set(everyone.values())
+            elif kept & _talks_to(doc, svc, everyone):
+                on_default.add(name)
+        edits, parts, first_edited = [], [], 0
+        for name, key, svc in svcs:
+            if name in kept:
+                continue
             if name in stores:
                 ports = lookup(doc, svc, "ports", ctx)
                 nets = ["backend", "frontend"] if ports not in (None, UNKNOWN) else ["backend"]
             else:
                 talks = _talks_to(doc, svc, aliases) or _hidden_config(doc, svc, ctx)
                 nets = ["frontend", "backend"] if talks else ["frontend"]
+            if name in on_default:
+                nets.append("default")
+            if not first_edited:
+                first_edited = key.start_mark.line + 1
             edits.append(doc.add_entry(svc, "networks", Flow(nets)))
             parts.append(f"{name}: {'+'.join(nets)}")
+        if not parts:
+            return
         edits.append(doc.add_entry(root, "networks", {"frontend": {}, "backend": {"internal": True}}))
-        yield Finding(doc.path, first,
+        yield Finding(doc.path, first_edited,
                       f"all services share the default network; datastores {', '.join(sorted(stores))} "
                       f"now sit on an internal network ({'; '.join(parts)})",
                       edits, check="cis-docker:5.29")

@@ -19,7 +19,8 @@ from .dockerdoc import Dockerfile
 from .helm import HelmTemplate
 from .helm import preserves_actions as helm_preserves
 from .k8s import chart_dir
-from .suppress import suppressed
+from .suppress import Suppressions, comment_line
+from .suppress import reason as suppressed_reason
 from .text import DecodeError, EditConflict, TextFile, apply_edits, decode
 from .validate import LOST_ACTION, validate
 from .yamldoc import ParseError, YamlFile
@@ -532,11 +533,17 @@ class Engine:
         """Apply a codemod's edits, validate, drop what breaks a file."""
         cid = cs.codemod.id
         active: list[Finding] = []
+        sups: dict[str, Suppressions] = {}
         for f in findings:
             st = self.ws.files.get(f.path)
-            if st and st.text and "fixer:" in st.text and \
-                    suppressed(self.ws.document(f.path), st.text, f.line, cid):
-                f.status, f.note = "suppressed", "fixer: ignore comment"
+            line = comment_line(self.ws.document(f.path), st.text, f.line, cid) \
+                if st and st.text and "fixer:" in st.text else 0
+            skip = None if line or not f.edits else self._blocked(f, cid, sups)
+            if line:
+                f.status, f.note = "suppressed", suppressed_reason(line)
+            elif skip:
+                f.status, f.note = "suppressed", skip.reason
+                cs.skips.append(skip)
             elif not f.edits:
                 f.status = "reported"
             else:
@@ -581,6 +588,20 @@ class Engine:
             if new != old:
                 cs.changes[path] = (cs.changes[path][0] if path in cs.changes else old, new)
                 self.ws.set_text(path, new)
+
+    def _blocked(self, f: Finding, cid: str, sups: dict[str, Suppressions]) -> Skip | None:
+        """A Skip when one of the finding's edits lands in a block a `# fixer: ignore`
+        comment protects (the finding is then left whole: nothing of it is applied)."""
+        for e in f.edits:
+            st = self.ws.files.get(e.path)
+            if st is None or not st.text or "fixer:" not in st.text:
+                continue
+            if e.path not in sups:
+                sups[e.path] = Suppressions(self.ws.document(e.path), st.text, cid)
+            block = sups[e.path].block_of(e)
+            if block is not None:
+                return Skip(e.path, block.first + 1, Suppressions.reason(block), cid)
+        return None
 
     def _actions_moved(self, new_texts: dict[str, str | None]) -> bool:
         """True when the Helm templates changed in this round, taken together, keep every

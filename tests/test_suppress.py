@@ -108,3 +108,93 @@ def test_suppressed_is_reported_in_check_output(tmp_path):
     log = json.loads(CliRunner().invoke(app, ["check", str(tmp_path), "--format", "sarif"]).stdout)
     (r,) = log["runs"][0]["results"]
     assert r["suppressions"][0]["kind"] == "inSource" and "fixes" not in r
+
+
+# -- every codemod leaves a suppressed target alone ------------------------------------
+# (codemod id) -> (file of its first before/after example (None: the example's own file),
+# text of the target's opening line[, which example]); `# fixer: ignore[id]` goes on a
+# comment line right above that line.
+TARGETS = {
+    "pin-image-digest": (None, "FROM --platform=linux/amd64 nginx AS web"),
+    "dockerfile-add-to-copy": (None, "ADD --chown"),
+    "dockerfile-pip-no-cache": (None, "RUN pip install"),
+    "dockerfile-apt-hygiene": (None, "RUN apt-get update"),
+    "dockerfile-apk-no-cache": (None, "RUN apk update"),
+    "dockerfile-exec-form": (None, "CMD gunicorn"),
+    "dockerfile-maintainer": (None, "MAINTAINER"),
+    "dockerfile-user": (None, "FROM python"),
+    "dockerfile-healthcheck": (None, "FROM python"),
+    "compose-networks": (None, "  db:"),
+    "compose-privileged": (None, "  vpn:"),
+    "compose-cap-drop": (None, "  db:"),
+    "compose-no-new-privileges": (None, "  web:"),
+    "compose-read-only": (None, "  db:"),
+    "compose-healthcheck": (None, "  cache:"),
+    "compose-resource-limits": (None, "  app:"),
+    "compose-secrets": (None, "  db:"),
+    "compose-restart": (None, "  web:"),
+    "k8s-secret-ref": (None, "        - name: web"),
+    "k8s-security-context": (None, "        - name: web"),
+    "k8s-probes": (None, "        - name: db"),
+    "k8s-resources": (None, "            - name: report"),
+    "gha-secrets": (None, "  test:"),
+    "gha-permissions": (None, "  image:", 1),
+    "gha-pin-actions": (None, "      - uses: actions/checkout@v4"),
+    "dockerfile-consolidate": ("svc/a/Dockerfile", "FROM"),
+}
+
+
+def _changing(codemod, n=0):
+    return [ex for ex in codemod.examples if ex.after is not None and ex.after != ex.before][n]
+
+
+def _with_comment(text: str, target: str, cid: str) -> tuple[str, int]:
+    lines = text.splitlines(keepends=True)
+    n = next(i for i, ln in enumerate(lines) if ln.startswith(target))
+    indent = lines[n][:len(lines[n]) - len(lines[n].lstrip())]
+    lines.insert(n, f"{indent}# fixer: ignore[{cid}]\n")
+    return "".join(lines), n + 1
+
+
+def _block_edits(result, text, path, cid):
+    """Edits of applied fixes that land in the block `text` suppresses in `path`."""
+    from fixer.engine import make_document
+    from fixer.discovery import name_kind
+    from fixer.suppress import Suppressions
+
+    doc = make_document(path, name_kind(path, set()) or "compose", text, False)
+    sups = Suppressions(doc, text, cid)
+    assert sups, "the comment protects no block"
+    return [e for cs in result.changesets for f in cs.fixed for e in f.edits
+            if e.path == path and sups.block_of(e) is not None]
+
+
+def test_every_codemod_has_a_suppression_case():
+    from codemods import all_codemods
+
+    assert {c.id for c in all_codemods()} == set(TARGETS)
+
+
+@pytest.mark.parametrize("cid", sorted(TARGETS))
+def test_suppressed_target_is_left_alone(tmp_path, cid):
+    from codemods import all_codemods
+    from tests.helpers import fix
+
+    codemod = next(c for c in all_codemods() if c.id == cid)
+    where, target, *n = TARGETS[cid]
+    ex = _changing(codemod, *n)
+    where = where or ex.path
+    files = {ex.path: ex.before, **ex.files}
+    text, comment = _with_comment(files[where], target, cid)
+    # the same file with a comment for another codemod (same length: same offsets)
+    other = text.replace(f"ignore[{cid}]", f"ignore[{'x' * len(cid)}]")
+    for name, content in (("plain", other), ("ignored", text)):
+        write_tree(tmp_path / name, {**files, where: content})
+    result = fix(tmp_path / "plain", only=[cid], options={cid: ex.options}, offline=True, write=False)
+    assert _block_edits(result, text, where, cid), "the case suppresses nothing the codemod would change"
+
+    result = fix(tmp_path / "ignored", only=[cid], options={cid: ex.options}, offline=True, write=False)
+    assert not _block_edits(result, text, where, cid)
+    reasons = [s.reason for cs in result.changesets for s in cs.skips] + \
+              [f.note for cs in result.changesets for f in cs.findings if f.status == "suppressed"]
+    assert any(f"suppressed by `# fixer: ignore` (line {comment})" in r for r in reasons), reasons
