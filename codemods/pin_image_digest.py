@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from fixer import suppress
 from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer.imagerefs import SITES
 
@@ -83,6 +84,10 @@ class PinImageDigest(Codemod):
         for doc, site in sites:
             if site.skip:
                 yield Skip(site.path, site.line, f"{site.where}: {site.text}: {site.skip}")
+                continue
+            why = next(filter(None, (suppress.why(doc, u, self.id) for u in site.users)), "")
+            if why:   # a suppressed FROM keeps the image its ARG names
+                yield Skip(site.path, site.line, f"{site.where}: {site.text}: a FROM using it is {why}")
                 continue
             if "@" in site.text:
                 if verify:

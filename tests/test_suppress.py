@@ -198,3 +198,32 @@ def test_suppressed_target_is_left_alone(tmp_path, cid):
     reasons = [s.reason for cs in result.changesets for s in cs.skips] + \
               [f.note for cs in result.changesets for f in cs.findings if f.status == "suppressed"]
     assert any(f"suppressed by `# fixer: ignore` (line {comment})" in r for r in reasons), reasons
+
+
+def test_consolidation_never_rewrites_a_suppressed_reference(tmp_path):
+    from codemods import all_codemods
+    from tests.helpers import fix
+
+    cid = "dockerfile-consolidate"
+    ex = next(c for c in all_codemods() if c.id == cid).examples[0]
+    compose, _ = _with_comment(ex.before, "  a:", cid)
+    write_tree(tmp_path, {ex.path: compose, **ex.files})
+    result = fix(tmp_path, only=[cid], offline=True)
+    assert not result.changed
+    assert (tmp_path / ex.path).read_text() == compose and (tmp_path / "svc/a/Dockerfile").exists()
+    reasons = [s.reason for cs in result.changesets for s in cs.skips]
+    assert any("the reference is suppressed by `# fixer: ignore` (line 2)" in r for r in reasons), reasons
+
+
+def test_arg_default_of_a_suppressed_from_is_not_pinned(tmp_path):
+    from tests.helpers import fix
+
+    text = "ARG BASE=python:3.12-slim\n# fixer: ignore\nFROM ${BASE} AS build\nFROM nginx:1.25\n"
+    write_tree(tmp_path, {"Dockerfile": text})
+    digests = {"python:3.12-slim": "sha256:" + "1" * 64, "nginx:1.25": "sha256:" + "2" * 64}
+    result = fix(tmp_path, only=["pin-image-digest"], options={"pin-image-digest": {"digests": digests}},
+                 offline=True)
+    got = (tmp_path / "Dockerfile").read_text()
+    assert got.startswith("ARG BASE=python:3.12-slim\n") and "nginx:1.25@sha256:" in got
+    (skip,) = [s for cs in result.changesets for s in cs.skips]
+    assert skip.line == 1 and "suppressed by `# fixer: ignore` (line 2)" in skip.reason
