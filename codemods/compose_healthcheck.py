@@ -66,6 +66,8 @@ class ComposeHealthcheck(Codemod):
                 "      retries: 5\n      start_period: 30s\n"),
         Example("compose.yaml",
                 "services:\n  cache:\n    image: redis:7\n    healthcheck:\n      disable: true\n"),
+        Example("compose.yaml", "services:\n  cache:\n    image: redis:7\n    command: redis-server --requirepass s3cret\n",
+                skip="may require a password"),
     ]
 
     def fix(self, doc, ctx):

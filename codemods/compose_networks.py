@@ -69,7 +69,7 @@ class ComposeNetworks(Codemod):
                 "networks:\n  frontend: {}\n  backend:\n    internal: true\n"),
         Example("compose.yaml",
                 "services:\n  web:\n    image: nginx\n    networks: [edge]\n  db:\n    image: postgres\n"
-                "networks:\n  edge: {}\n"),
+                "networks:\n  edge: {}\n", skip="an existing design is left as it is"),
     ]
 
     def fix(self, doc, ctx):
@@ -82,7 +82,8 @@ class ComposeNetworks(Codemod):
             yield Skip(doc.path, first, "overlay file: networks belong in the base file")
             return
         if top(doc, "networks") is not None:
-            return  # an existing network design
+            yield Skip(doc.path, first, "the file declares its own networks: an existing design is left as it is")
+            return
         if root.flow_style or top(doc, "services").flow_style:
             yield Skip(doc.path, first, "flow-style services: networks not added")
             return
@@ -100,7 +101,9 @@ class ComposeNetworks(Codemod):
                 return
             for k in _KEYS:
                 if lookup(doc, svc, k, ctx) is not None:
-                    return  # an existing design (or one fixer cannot see through extends)
+                    yield Skip(doc.path, key.start_mark.line + 1,
+                               f"service {name} sets {k}: an existing design is left as it is")
+                    return
             if svc.flow_style:
                 yield Skip(doc.path, key.start_mark.line + 1, f"service {name} is flow-style; networks not added")
                 return

@@ -53,6 +53,8 @@ class ComposeSecrets(Codemod):
         Example("compose.yaml",
                 "services:\n  db:\n    image: postgres:16\n    environment:\n"
                 "      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}\n"),
+        Example("compose.yaml", "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: |\n        hunter2\n",
+                skip="is not a plain string"),
     ]
 
     def fix(self, doc, ctx):

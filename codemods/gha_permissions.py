@@ -154,6 +154,8 @@ class GhaPermissions(Codemod):
         Example(".github/workflows/ci.yml",
                 "on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
                 "    steps: [{run: 'true'}]\n"),
+        Example(".github/workflows/ci.yml", "on: push\njobs:\n  call:\n    uses: ./.github/workflows/build.yml\n",
+                skip="calls a reusable workflow"),
     ]
 
     def fix(self, doc, ctx):

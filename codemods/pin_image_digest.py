@@ -70,6 +70,7 @@ class PinImageDigest(Codemod):
                 options={"digests": {"postgres:16": "sha256:" + "4" * 64}}),
         Example("Dockerfile", "FROM scratch\nCOPY app /app\n"),
         Example("Dockerfile", "FROM alpine:3.20@sha256:" + "a" * 64 + "\n"),
+        Example("Dockerfile", "FROM ${IMAGE}\n", skip="has no ARG default before the first FROM"),
     ]
 
     def run(self, ctx):
