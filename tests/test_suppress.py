@@ -227,3 +227,37 @@ def test_arg_default_of_a_suppressed_from_is_not_pinned(tmp_path):
     assert got.startswith("ARG BASE=python:3.12-slim\n") and "nginx:1.25@sha256:" in got
     (skip,) = [s for cs in result.changesets for s in cs.skips]
     assert skip.line == 1 and "suppressed by `# fixer: ignore` (line 2)" in skip.reason
+
+
+# -- which edits a suppressed block covers -----------------------------------------------
+COMPOSE = "services:\n  web:\n    image: a\n  # fixer: ignore\n  db:\n    image: b\n"
+DOCKER = "FROM a AS one\n# fixer: ignore\nRUN x\nRUN y\nFROM b AS two\nRUN z\n"
+TWO_STAGES = "FROM a AS one\nRUN x\n# fixer: ignore\nFROM b AS two\nRUN z\n"
+BLOCKS = [
+    # (kind, text, text right before the edit (last occurrence; "" for the end), new text, blocked);
+    # the edit inserts, except that it replaces one character after "    image: "
+    ("compose", COMPOSE, "", "    networks: [x]\n", True),                  # appended to db (EOF)
+    ("compose", COMPOSE, "", "networks:\n  x: {}\n", False),                # a top-level key after it
+    ("compose", COMPOSE, "    image: a\n", "    networks: [x]\n", False),  # appended to web
+    ("compose", COMPOSE, "    image: ", "c", True),                          # db's image
+    ("compose", COMPOSE, "image: a", "\n    networks: [x]", False),         # "\nX" at web's line end
+    ("compose", COMPOSE, "image: b", "\n    networks: [x]", True),          # "\nX" at db's line end
+    ("dockerfile", DOCKER, "RUN x", " --flag", True),                        # in the instruction
+    ("dockerfile", DOCKER, "RUN x\n", "RUN new\n", False),                   # a new line after it
+    ("dockerfile", TWO_STAGES, "RUN z\n", "USER app\n", True),               # appended to the stage
+    ("dockerfile", TWO_STAGES, "RUN x\n", "USER app\n", False),              # the stage before
+]
+
+
+@pytest.mark.parametrize("kind,text,before,new,blocked", BLOCKS)
+def test_edit_in_suppressed_block(kind, text, before, new, blocked):
+    from fixer.engine import make_document
+    from fixer.suppress import Suppressions
+    from fixer.text import Edit
+
+    path = "compose.yaml" if kind == "compose" else "Dockerfile"
+    doc = make_document(path, kind, text, False)
+    at = len(text) if before == "" else text.rindex(before) + len(before)
+    end = at + 1 if before == "    image: " else at
+    sups = Suppressions(doc, text, "any-codemod")
+    assert (sups.block_of(Edit(path, at, end, new)) is not None) == blocked
