@@ -10,7 +10,7 @@ from ..suppress import Suppressions
 from ..text import Edit
 from ..yamldoc import ParseError
 from . import refs as R
-from .cluster import clusters
+from .cluster import clusters, similarity
 from .ignore import DockerIgnore
 from .members import Member, copies, dirname, under
 from .merge import Merged, Unsafe, common_dir, sanitize, target_name
@@ -134,6 +134,7 @@ def run(codemod, ctx):
     # contexts only split clusters further: nothing to merge without them, nothing with
     found = clusters(list(repo.members.values()), threshold)
     if not found:
+        yield from _why_none(list(repo.members.values()), threshold)
         return
     repo.study()
     clustered = sorted({m.path for cl in found for m in cl})
@@ -173,6 +174,25 @@ def _suppressed_edit(ctx, e: Edit, cid: str) -> str | None:
     sups = Suppressions(doc, text, cid)
     block = sups.block_of(e)
     return f"{block.first + 1}: the reference is {Suppressions.reason(block)}" if block else None
+
+
+MAX_COMPARED = 50    # Dockerfiles compared pairwise to name the closest pair
+
+
+def _why_none(members: list[Member], threshold: float):
+    """One Skip saying why Dockerfiles of the repository were not merged (none when fewer than two)."""
+    if len(members) < 2:
+        return
+    members = sorted(members, key=lambda m: m.path)[:MAX_COMPARED]
+    pairs = [(similarity(a.shape, b.shape), a, b) for i, a in enumerate(members)
+             for b in members[i + 1:] if a.bucket == b.bucket]
+    if not pairs:
+        yield Skip(members[0].path, 0, "no two Dockerfiles share parser directives, global ARGs and "
+                   "first FROM: nothing to merge")
+        return
+    sim, a, b = max(pairs, key=lambda p: p[0])
+    yield Skip(a.path, 0, f"closest to {b.path} at similarity {sim:.2f}, below the threshold "
+               f"{threshold:.2f}: nothing merged")
 
 
 def join_by_refs(groups, refs):
