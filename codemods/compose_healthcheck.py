@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from fixer import suppress
 from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer.compose import (UNKNOWN, image_of, lookup, major, service_family, service_skip,
                            services)
@@ -65,6 +66,8 @@ class ComposeHealthcheck(Codemod):
                 "      retries: 5\n      start_period: 30s\n"),
         Example("compose.yaml",
                 "services:\n  cache:\n    image: redis:7\n    healthcheck:\n      disable: true\n"),
+        Example("compose.yaml", "services:\n  cache:\n    image: redis:7\n    command: redis-server --requirepass s3cret\n",
+                skip="may require a password"),
     ]
 
     def fix(self, doc, ctx):
@@ -95,7 +98,8 @@ class ComposeHealthcheck(Codemod):
             yield Finding(doc.path, line, f"service {name} ({fam}) has no health check",
                           [doc.add_entry(svc, "healthcheck", {"test": test, **TIMING})],
                           check="cis-docker:5.26")
-            healthy[name] = True
+            # a suppressed service gets no health check: nothing may wait for one
+            healthy[name] = not suppress.why(doc, line, self.id)
         for name, key, svc in svcs:
             if svc is not None and name in healthy:
                 yield from self._depends(doc, name, svc, healthy)

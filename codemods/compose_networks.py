@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from fixer import suppress
 from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer.compose import (UNKNOWN, is_datastore, lookup, overlay, service_skip, services, top,
                            volume_mounts)
@@ -68,7 +69,7 @@ class ComposeNetworks(Codemod):
                 "networks:\n  frontend: {}\n  backend:\n    internal: true\n"),
         Example("compose.yaml",
                 "services:\n  web:\n    image: nginx\n    networks: [edge]\n  db:\n    image: postgres\n"
-                "networks:\n  edge: {}\n"),
+                "networks:\n  edge: {}\n", skip="an existing design is left as it is"),
     ]
 
     def fix(self, doc, ctx):
@@ -81,44 +82,73 @@ class ComposeNetworks(Codemod):
             yield Skip(doc.path, first, "overlay file: networks belong in the base file")
             return
         if top(doc, "networks") is not None:
-            return  # an existing network design
+            yield Skip(doc.path, first, "the file declares its own networks: an existing design is left as it is")
+            return
         if root.flow_style or top(doc, "services").flow_style:
             yield Skip(doc.path, first, "flow-style services: networks not added")
             return
-        names = {n for n, _, _ in svcs}
-        stores, aliases = set(), {}
+        stores, aliases, everyone = set(), {}, {}
+        ignored = {name: suppress.why(doc, key.start_mark.line + 1, self.id) for name, key, _ in svcs}
         for name, key, svc in svcs:
+            everyone[name] = name
+            if ignored[name]:
+                yield Skip(doc.path, key.start_mark.line + 1,
+                           f"service {name}: {ignored[name]}; it stays on the default network")
+                continue
             why = service_skip(doc, name, svc, ctx)
             if why:
                 yield Skip(doc.path, key.start_mark.line + 1, why + "; networks not added")
                 return
             for k in _KEYS:
                 if lookup(doc, svc, k, ctx) is not None:
-                    return  # an existing design (or one fixer cannot see through extends)
+                    yield Skip(doc.path, key.start_mark.line + 1,
+                               f"service {name} sets {k}: an existing design is left as it is")
+                    return
             if svc.flow_style:
                 yield Skip(doc.path, key.start_mark.line + 1, f"service {name} is flow-style; networks not added")
                 return
             if is_datastore(doc, svc, ctx):
                 stores.add(name)
                 aliases[name] = name
-                for k in ("container_name", "hostname"):
-                    alias = scalar(lookup(doc, svc, k, ctx))
-                    if alias:
+            for k in ("container_name", "hostname"):
+                alias = scalar(lookup(doc, svc, k, ctx))
+                if alias:
+                    everyone[alias] = name
+                    if name in stores:
                         aliases[alias] = name
         if not stores or len(svcs) < 2:
             return
-        edits, parts = [], []
+        # a suppressed service stays on the default network: what it talks to, and what
+        # talks to it, stays there too
+        kept = {n for n in ignored if ignored[n]}
+        on_default = set(kept)
         for name, key, svc in svcs:
+            if name in kept:
+                on_default |= _talks_to(doc, svc, everyone)
+                if _hidden_config(doc, svc, ctx):
+                    on_default |= set(everyone.values())
+            elif kept & _talks_to(doc, svc, everyone):
+                on_default.add(name)
+        edits, parts, first_edited = [], [], 0
+        for name, key, svc in svcs:
+            if name in kept:
+                continue
             if name in stores:
                 ports = lookup(doc, svc, "ports", ctx)
                 nets = ["backend", "frontend"] if ports not in (None, UNKNOWN) else ["backend"]
             else:
                 talks = _talks_to(doc, svc, aliases) or _hidden_config(doc, svc, ctx)
                 nets = ["frontend", "backend"] if talks else ["frontend"]
+            if name in on_default:
+                nets.append("default")
+            if not first_edited:
+                first_edited = key.start_mark.line + 1
             edits.append(doc.add_entry(svc, "networks", Flow(nets)))
             parts.append(f"{name}: {'+'.join(nets)}")
+        if not parts:
+            return
         edits.append(doc.add_entry(root, "networks", {"frontend": {}, "backend": {"internal": True}}))
-        yield Finding(doc.path, first,
+        yield Finding(doc.path, first_edited,
                       f"all services share the default network; datastores {', '.join(sorted(stores))} "
                       f"now sit on an internal network ({'; '.join(parts)})",
                       edits, check="cis-docker:5.29")

@@ -64,6 +64,8 @@ class ComposePrivileged(Codemod):
                 "networks:\n  docker-socket-proxy:\n    internal: true\n"),
         Example("compose.yaml",
                 "services:\n  web:\n    image: nginx\n    privileged: false\n"),
+        Example("compose.yaml", "x-base: &base\n  cap_add: [NET_ADMIN]\nservices:\n  vpn:\n    <<: *base\n"
+                "    image: linuxserver/wireguard:1.0\n    privileged: true\n", skip="cap_add cannot be extended"),
     ]
 
     def fix(self, doc, ctx):

@@ -50,6 +50,8 @@ class ComposeResourceLimits(Codemod):
                 "services:\n  app:\n    image: example/app\n    deploy:\n      resources:\n"
                 "        limits:\n          memory: 256M\n          cpus: \"0.5\"\n",
                 options={"memory": "256M", "cpus": "0.5"}),
+        Example("compose.yaml", "services:\n  base:\n    image: example/app\n    mem_limit: 1g\n  app:\n    extends: base\n",
+                skip="extends another service"),
     ]
 
     def fix(self, doc, ctx):

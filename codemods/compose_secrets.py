@@ -4,6 +4,7 @@ from __future__ import annotations
 import posixpath
 import re
 
+from fixer import suppress
 from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer.compose import env_pairs, read_side_file, service_skip, services
 from fixer.text import Edit
@@ -52,6 +53,8 @@ class ComposeSecrets(Codemod):
         Example("compose.yaml",
                 "services:\n  db:\n    image: postgres:16\n    environment:\n"
                 "      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}\n"),
+        Example("compose.yaml", "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: |\n        hunter2\n",
+                skip="is not a plain string"),
     ]
 
     def fix(self, doc, ctx):
@@ -136,6 +139,12 @@ class ComposeSecrets(Codemod):
         for item in found:
             per_service.setdefault(item[0], []).append(item)
         for name, items_ in per_service.items():
+            message = (f"service {name} has literal secrets in environment: "
+                       f"{', '.join(dict.fromkeys(i[2] for i in items_))}")
+            if suppress.why(doc, items_[0][1], self.id):
+                # left as it is: nothing of it goes to .env.example or the commit message
+                yield Finding(doc.path, items_[0][1], message, check=self.checks[0])
+                continue
             edits, names = [], []
             for _, _, k, node, form, kind, lit, pre, post in items_:
                 var = by_value.get((k, lit)) or by_literal[lit]
@@ -153,9 +162,7 @@ class ComposeSecrets(Codemod):
                 added.update(new)
             ctx.note(self, f"{doc.path}: set {', '.join(dict.fromkeys(names))} (service {name}) "
                      "in .env or the environment; rotate the old values")
-            yield Finding(doc.path, items_[0][1],
-                          f"service {name} has literal secrets in environment: "
-                          f"{', '.join(dict.fromkeys(i[2] for i in items_))}", edits, check=self.checks[0])
+            yield Finding(doc.path, items_[0][1], message, edits, check=self.checks[0])
 
 
 def _quote(text: str) -> str:

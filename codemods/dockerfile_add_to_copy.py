@@ -57,7 +57,7 @@ class DockerfileAddToCopy(Codemod):
                 "FROM alpine:3.20\nCOPY --chown=1:1 app.py conf/ /app/\n"),
         Example("Dockerfile", "FROM alpine:3.20\nadd [\"run.sh\", \"/run.sh\"]\n",
                 "FROM alpine:3.20\ncopy [\"run.sh\", \"/run.sh\"]\n"),
-        Example("Dockerfile", "FROM alpine:3.20\nADD rootfs.tar.gz /\nADD https://x.test/a /a\n"),
+        Example("Dockerfile", "FROM alpine:3.20\nADD rootfs.tar.gz /\nADD https://x.test/a /a\n", skip="may be a tar archive, which ADD unpacks"),
     ]
 
     def fix(self, doc, ctx):

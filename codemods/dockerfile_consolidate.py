@@ -52,7 +52,12 @@ class DockerfileConsolidate(Codemod):
                        "svc/b/.dockerignore": "Dockerfile\n"}),
         # `COPY . .` would take the Dockerfile itself into the image: left alone
         Example("compose.yaml", _COMPOSE, None,
-                files={"svc/a/Dockerfile": _A, "svc/b/Dockerfile": _B}),
+                files={"svc/a/Dockerfile": _A, "svc/b/Dockerfile": _B}, skip="moving it would change the image"),
+        # too different to share a file: the closest pair is named
+        Example("a/Dockerfile", "FROM python:3.12-slim\nRUN pip install flask\nCMD [\"python\", \"a.py\"]\n",
+                files={"b/Dockerfile": "FROM python:3.12-slim\nRUN apt-get update\nRUN useradd x\nUSER x\n"
+                                       "CMD [\"python\", \"b.py\"]\n"},
+                skip="below the threshold 0.80: nothing merged"),
     ]
 
     def run(self, ctx):

@@ -179,6 +179,33 @@ def tools_of(doc, stage) -> tuple[set[str], bool]:
     return have, images.family(ref) is not None
 
 
+# commands that install or fetch software: a `$` in their arguments hides what they bring
+_INSTALLERS = re.compile(r"\b(apt-get|apt|apk|yum|dnf|microdnf|zypper|pip3?|npm|conda|mamba|gem|go|cargo|"
+                         r"curl|wget|install|tar|unzip|sh|bash|eval|xargs)\b")
+_SEPARATORS = re.compile(r"&&|\|\||[;|\n]")
+
+
+def _may_provide(ins, tool: str) -> str:
+    """Why this instruction may bring `tool` in a way fixer does not read ("" if it cannot):
+    it names the tool, copies from a variable path, or a variable decides what a command
+    that installs or fetches software does (a `$` elsewhere does not matter)."""
+    if ins.cmd not in ("RUN", "COPY", "ADD"):
+        return ""
+    where = f"{ins.cmd} at line {ins.start_line + 1}"
+    if re.search(rf"(?<![\w.-]){re.escape(tool)}(?![\w-])", ins.original):
+        return f"{where} mentions {tool}"
+    body = " ".join(ins.value)
+    if "$" not in body:
+        return ""
+    if ins.cmd in ("COPY", "ADD"):
+        return f"{where} copies a path built from variables"
+    for part in _SEPARATORS.split(body):
+        words = part.split()
+        if words and "$" in part and (words[0].startswith("$") or _INSTALLERS.search(part)):
+            return f"{where} runs `{part.strip()}`, whose effect depends on variables"
+    return ""
+
+
 class DockerfileHealthcheck(Codemod):
     id = "dockerfile-healthcheck"
     title = "Add a HEALTHCHECK that the image can run"
@@ -209,7 +236,18 @@ class DockerfileHealthcheck(Codemod):
                 "EXPOSE 80\nHEALTHCHECK CMD [\"curl\", \"-fsS\", \"-o\", \"/dev/null\", \"http://localhost/healthz\"]\n"
                 "CMD [\"srv\"]\n"),
         Example("Dockerfile", "FROM nginx:1.27\nEXPOSE 80\nHEALTHCHECK NONE\nCMD [\"nginx\"]\n"),
-        Example("Dockerfile", "FROM alpine:3.20\nCMD [\"sh\"]\n"),
+        Example("Dockerfile", "FROM alpine:3.20\nCMD [\"sh\"]\n", skip="no port exposed"),
+        # a `$` in a RUN that installs nothing does not hide the tools
+        Example("Dockerfile",
+                "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y curl\nRUN echo \"$HOME\" > /home.txt\n"
+                "EXPOSE 80\nHEALTHCHECK CMD wget -q --spider http://localhost/healthz || exit 1\nCMD [\"srv\"]\n",
+                "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y curl\nRUN echo \"$HOME\" > /home.txt\n"
+                "EXPOSE 80\nHEALTHCHECK CMD [\"curl\", \"-fsS\", \"-o\", \"/dev/null\", \"http://localhost/healthz\"]\n"
+                "CMD [\"srv\"]\n"),
+        Example("Dockerfile",
+                "FROM debian:bookworm-slim\nARG EXTRA\nRUN apt-get update && apt-get install -y curl $EXTRA\n"
+                "EXPOSE 80\nHEALTHCHECK CMD wget -q --spider http://localhost/healthz || exit 1\nCMD [\"srv\"]\n",
+                skip="whose effect depends on variables"),
     ]
 
     def fix(self, doc, ctx):
@@ -224,11 +262,13 @@ class DockerfileHealthcheck(Codemod):
                 yield from self._repair(doc, st, existing)
             return
         if doc.escape == "`" or images.family(external_base(doc, st)) == images.WINDOWS:
+            yield Skip(doc.path, line, "a Windows image: no probe is written for it")
             return
         if not any(s.find("CMD") or s.find("ENTRYPOINT") for s in stage_chain(doc, st)):
-            return
+            return   # a base image for others, not a service
         found = ports(doc, st)
         if not found:
+            yield Skip(doc.path, line, "no port exposed (EXPOSE): nothing known to probe")
             return
         port = found[0]
         have, known = tools_of(doc, st)
@@ -266,9 +306,12 @@ class DockerfileHealthcheck(Codemod):
         have, known = tools_of(doc, st)
         if tool is None or not known or tool in have:
             return
-        if any(tool in i.original or "$" in " ".join(i.value) for s in stage_chain(doc, st)
-               for i in s.instructions if i.cmd in ("RUN", "COPY", "ADD")):
-            return              # fetched, copied or installed in a way not read here
+        unsure = next(filter(None, (_may_provide(i, tool) for s in stage_chain(doc, st)
+                                    for i in s.instructions)), None)
+        if unsure:
+            yield Skip(doc.path, hc.start_line + 1, f"HEALTHCHECK uses {tool}, not installed by a package "
+                       f"fixer reads; {unsure}, so whether the image has it cannot be told")
+            return
         m = re.search(r"https?://[^\s\"'\]]+", body)
         if not m:
             yield Skip(doc.path, hc.start_line + 1, f"HEALTHCHECK uses {tool}, absent from the image")

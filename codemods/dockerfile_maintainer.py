@@ -37,6 +37,7 @@ class DockerfileMaintainer(Codemod):
                 "from alpine:3.20\r\nmaintainer ops $TEAM\r\n",
                 "from alpine:3.20\r\nlabel maintainer=\"ops \\$TEAM\"\r\n"),
         Example("Dockerfile", "FROM alpine:3.20\nLABEL maintainer=\"x\"\n"),
+        Example("Dockerfile", "FROM alpine:3.20\nMAINTAINER Jane \\\n    Doe\n", skip="MAINTAINER spans several lines"),
     ]
 
     def fix(self, doc, ctx):

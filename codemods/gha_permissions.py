@@ -5,6 +5,7 @@ import re
 
 from yaml.nodes import MappingNode
 
+from fixer import suppress
 from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer.yamldoc import get, has_own, scalar
 
@@ -153,6 +154,8 @@ class GhaPermissions(Codemod):
         Example(".github/workflows/ci.yml",
                 "on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
                 "    steps: [{run: 'true'}]\n"),
+        Example(".github/workflows/ci.yml", "on: push\njobs:\n  call:\n    uses: ./.github/workflows/build.yml\n",
+                skip="calls a reusable workflow"),
     ]
 
     def fix(self, doc, ctx):
@@ -163,9 +166,18 @@ class GhaPermissions(Codemod):
             return
         jobs_key = next(k for k, _ in r.value if getattr(k, "value", None) == "jobs")
         found = []
+        # a workflow-level block would restrict a suppressed job too: then each other job
+        # gets its own block instead
+        ignored = {jid: suppress.why(doc, key.start_mark.line + 1, self.id) for jid, key, job in jobs(doc)
+                   if not has_own(job, "permissions")}
+        per_job = any(ignored.values())
         for jid, key, job in jobs(doc):
             line = key.start_mark.line + 1
             if has_own(job, "permissions"):
+                continue
+            if ignored[jid]:
+                yield Skip(doc.path, line, f"job {jid}: {ignored[jid]}; no workflow-level block "
+                                           "(it would restrict this job too), other jobs get their own")
                 continue
             if get(job, "uses") is not None:
                 yield Skip(doc.path, line, f"job {jid} calls a reusable workflow; the permissions it "
@@ -175,7 +187,7 @@ class GhaPermissions(Codemod):
             if unknown:
                 yield Skip(doc.path, line, f"job {jid} {unknown}; the workflow is left alone")
                 return
-            if need and need != {"contents": "read"}:
+            if per_job or (need and need != {"contents": "read"}):
                 if job.flow_style:
                     yield Skip(doc.path, line, f"job {jid} is a flow mapping")
                     return
@@ -185,9 +197,10 @@ class GhaPermissions(Codemod):
                 edit = doc.add_entry_after(job, after, "permissions", perms)
                 found.append(Finding(doc.path, line, f"job {jid} needs " + ", ".join(
                     f"{k}: {v}" for k, v in perms.items()), [edit], check="scorecard:Token-Permissions"))
-        yield Finding(doc.path, jobs_key.start_mark.line + 1,
-                      "workflow has no permissions block; the token gets the repository default",
-                      [self._top(doc, jobs_key)], check="scorecard:Token-Permissions")
+        if not per_job:
+            yield Finding(doc.path, jobs_key.start_mark.line + 1,
+                          "workflow has no permissions block; the token gets the repository default",
+                          [self._top(doc, jobs_key)], check="scorecard:Token-Permissions")
         yield from found
 
     def _top(self, doc, jobs_key):

@@ -110,6 +110,8 @@ class GhaPinActions(Codemod):
         Example(".github/workflows/ci.yml",
                 "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n"
                 "      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2\n"),
+        Example(".github/workflows/ci.yml", "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+                "      - uses: actions/checkout@11bd719\n", skip="looks like a short commit SHA"),
     ]
 
     def fix(self, doc, ctx):

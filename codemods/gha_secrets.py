@@ -88,6 +88,14 @@ class GhaSecrets(Codemod):
         Example(".github/workflows/ci.yml",
                 "on: push\nenv:\n  TOKEN: ${{ secrets.TOKEN }}\n  PASSWORD_FILE: /run/pw\n"
                 "  DATABASE_URL: postgres://localhost/app\njobs: {}\n"),
+        # the literal in a script is reported, not edited
+        Example(".github/workflows/ci.yml",
+                "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    env:\n      API_TOKEN: abc123def456\n"
+                "    steps:\n      - run: ./notify --token abc123def456\n",
+                "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    env:\n"
+                "      API_TOKEN: ${{ secrets.API_TOKEN }}\n"
+                "    steps:\n      - run: ./notify --token abc123def456\n",
+                skip="the same credential literal also appears here"),
     ]
 
     def fix(self, doc, ctx):

@@ -86,7 +86,11 @@ class K8sProbes(Codemod):
                 Example("k8s/job.yaml", "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\n"
                         "spec:\n  template:\n    spec:\n      restartPolicy: Never\n"
                         "      containers:\n        - name: j\n          image: busybox:1.36\n"
-                        "          ports: [{containerPort: 80}]\n")]
+                        "          ports: [{containerPort: 80}]\n"),
+        Example("k8s/worker.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: worker\nspec:\n"
+                "  selector:\n    matchLabels: {app: worker}\n  template:\n    metadata:\n      labels: {app: worker}\n"
+                "    spec:\n      containers:\n        - name: worker\n          image: example/worker:1.0\n",
+                skip="no declared port to probe")]
 
     wants = staticmethod(may_edit_workload)
 
@@ -121,6 +125,8 @@ class K8sProbes(Codemod):
             if get(c.node, "ports") is not None and value_actions(doc, *get_pair(c.node, "ports")):
                 yield Skip(doc.path, line, f"{w.label()} {c.label()}: ports are rendered by a "
                            "template action")
+            else:
+                yield Skip(doc.path, line, f"{w.label()} {c.label()}: no declared port to probe")
             return
         value, label = port
         timing = {"readinessProbe": (5, 10), "livenessProbe": (15, 20)}

@@ -98,7 +98,10 @@ class K8sResources(Codemod):
         "limit; options cpu_request, memory_request, cpu_limit, memory_limit), never a limit "
         "below an existing request or a request above an existing limit. In a Helm chart "
         "that renders `resources` from values, the default goes into values.yaml.")
-    examples = [Example("k8s/cron.yaml", BEFORE, AFTER)]
+    examples = [Example("k8s/cron.yaml", BEFORE, AFTER),
+        Example("k8s/app.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n    - name: app\n"
+                "      image: example/app:1.0\n      resources:\n        requests: {cpu: 100m}\n"
+                "        limits: {cpu: '1', memory: 1Gb}\n", skip="is not a quantity fixer reads")]
 
     wants = staticmethod(may_edit_workload)
 
@@ -142,6 +145,8 @@ class K8sResources(Codemod):
                         if b is not None:
                             qb, qv = quantity(b), quantity(v)
                             if qb is None or qv is None:
+                                yield Skip(doc.path, line, f"{w.label()} {c.label()}: {other}.{r} {b} is "
+                                           f"not a quantity fixer reads; {section}.{r} not added")
                                 continue
                             if (section == "limits" and qv < qb) or (section == "requests" and qv > qb):
                                 v = b

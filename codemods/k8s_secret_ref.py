@@ -118,6 +118,11 @@ class K8sSecretRef(Codemod):
             "    - name: app\n      image: busybox\n      env:\n"
             "        - name: DB_PASSWORD_FILE\n          value: /run/secrets/db\n"
             "        - name: API_TOKEN\n          value: \"\"\n"),
+        # the Secret manifest fixer would write is there already
+        Example("deploy/api.yaml",
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: api\nspec:\n  containers:\n    - name: api\n"
+                "      image: example/api:1.0\n      env:\n        - name: API_TOKEN\n          value: tok-1234567890\n",
+                files={"deploy/api-secret.yaml": "# managed elsewhere\n"}, skip="exists; not overwritten"),
     ]
 
     def run(self, ctx):

@@ -103,7 +103,7 @@ class K8sSecurityContext(Codemod):
         "node agents that need host access (hostPID, hostNetwork, hostPath DaemonSets) and "
         "privileged containers are left alone. Options: run_as_non_root, "
         "read_only_root_filesystem, seccomp (all true by default).")
-    examples = [Example("k8s/web.yaml", DEPLOY, DEPLOY_FIXED), Example("k8s/agent.yaml", AGENT)]
+    examples = [Example("k8s/web.yaml", DEPLOY, DEPLOY_FIXED), Example("k8s/agent.yaml", AGENT, skip="uses hostPID: true (a node agent)")]
 
     wants = staticmethod(may_edit_workload)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from fixer import suppress
 from fixer.codemod import Codemod, Example, Finding, Option, Skip
 from fixer.imagerefs import SITES
 
@@ -73,6 +74,7 @@ class PinImageDigest(Codemod):
                 options={"digests": {"postgres:16": "sha256:" + "4" * 64}}),
         Example("Dockerfile", "FROM scratch\nCOPY app /app\n"),
         Example("Dockerfile", "FROM alpine:3.20@sha256:" + "a" * 64 + "\n"),
+        Example("Dockerfile", "FROM ${IMAGE}\n", skip="has no ARG default before the first FROM"),
     ]
 
     def run(self, ctx):
@@ -87,6 +89,10 @@ class PinImageDigest(Codemod):
         for doc, site in sites:
             if site.skip:
                 yield Skip(site.path, site.line, f"{site.where}: {site.text}: {site.skip}")
+                continue
+            why = next(filter(None, (suppress.why(doc, u, self.id) for u in site.users)), "")
+            if why:   # a suppressed FROM keeps the image its ARG names
+                yield Skip(site.path, site.line, f"{site.where}: {site.text}: a FROM using it is {why}")
                 continue
             if "@" in site.text:
                 if verify:

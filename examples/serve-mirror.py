@@ -4,7 +4,9 @@
 
 It starts the CNCF registry on 127.0.0.1, pushes small multi-architecture stand-in
 images for every image the bundled example uses (Docker Hub and ghcr.io), prints the
-`fixer plan` command that pins through it, and serves until Ctrl-C.
+`fixer plan` command that pins through it, and serves until Ctrl-C. The command uses a
+cache directory of its own: the stand-in digests never reach the user's cache (which also
+keys every digest by the endpoint that answered).
 """
 from __future__ import annotations
 
@@ -22,6 +24,14 @@ HUB = ["library/nginx:latest", "library/postgres:16", "library/redis:7-alpine",
 GHCR = ["example/bot:latest", "example/api:1.4.2"]
 
 
+def command(repo: Path, hub_url: str, ghcr_url: str, cache_dir: Path) -> list[str]:
+    """The `fixer plan` command that pins the example through the mirrors, with the
+    demo's own cache directory."""
+    return ["fixer", "plan", str(repo), "--only", "pin-image-digest",
+            "--registry-mirror", f"docker.io={hub_url}", "--registry-mirror", f"ghcr.io={ghcr_url}",
+            "--cache-dir", str(cache_dir)]
+
+
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="fixer-mirror-"))
     hub = RegistryProcess(work / "hub", work / "hub-data").start()
@@ -33,8 +43,7 @@ def main() -> None:
             p.multiarch(repo, tag, salt=ref)
     here = Path(__file__).resolve().parent / "audit-repo"
     print("mirror ready; in another terminal run:\n")
-    print(f"  fixer plan {here} --only pin-image-digest "
-          f"--registry-mirror docker.io={hub.url} --registry-mirror ghcr.io={ghcr.url}\n", flush=True)
+    print("  " + " ".join(command(here, hub.url, ghcr.url, work / "cache")) + "\n", flush=True)
     try:
         while True:
             time.sleep(3600)

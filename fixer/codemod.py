@@ -16,8 +16,10 @@ SEVERITIES = ("low", "medium", "high", "critical")
 class Example:
     """An inline example the test suite runs.
 
-    `after` None means the file must not change. `files` are extra files
-    placed beside it (paths relative to the scratch repository).
+    `after` None means the file must not change. `skip` is part of the reason the codemod
+    gives (a Skip) for a target it leaves; an example that changes nothing and names no
+    skip is already in shape, and the codemod must then report nothing at all. `files` are
+    extra files placed beside it (paths relative to the scratch repository).
     """
 
     path: str
@@ -25,6 +27,7 @@ class Example:
     after: str | None = None
     files: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    skip: str = ""
 
 
 @dataclass(slots=True)

@@ -20,7 +20,8 @@ from .helm import HelmTemplate
 from .helm import preserves_actions as helm_preserves
 from .k8s import chart_dir
 from .origin import Origins
-from .suppress import suppressed
+from .suppress import Suppressions, comment_line
+from .suppress import reason as suppressed_reason
 from .text import DecodeError, EditConflict, TextFile, apply_edits, decode
 from .validate import LOST_ACTION, validate
 from .yamldoc import ParseError, YamlFile
@@ -530,9 +531,11 @@ class Engine:
             if isinstance(r, Skip):
                 cs.skips.append(r)
             else:
-                if st and st.text and "fixer:" in st.text and \
-                        suppressed(self.ws.document(r.path), st.text, r.line, cs.codemod.id):
-                    r.status, r.note = "suppressed", "fixer: ignore comment"
+                line = comment_line(self.ws.document(r.path), st.text, r.line, cs.codemod.id) \
+                    if st and st.text and "fixer:" in st.text else 0
+                if line:
+                    line = self.ws.origins.line(r.path, st.text, st.original, line)
+                    r.status, r.note = "suppressed", suppressed_reason(line)
                 cs.findings.append(r)
                 found.append(r)
             if st is not None and st.text is not None:
@@ -543,10 +546,15 @@ class Engine:
         """Apply a codemod's edits, validate, drop what breaks a file."""
         cid = cs.codemod.id
         active: list[Finding] = []
+        sups: dict[str, Suppressions] = {}
         for f in findings:
             if f.status == "suppressed":
                 continue
-            if not f.edits:
+            skip = self._blocked(f, cid, sups) if f.edits else None
+            if skip:
+                f.status, f.note = "suppressed", skip.reason
+                cs.skips.append(skip)
+            elif not f.edits:
                 f.status = "reported"
             else:
                 active.append(f)
@@ -592,6 +600,22 @@ class Engine:
                 if old is not None and new is not None:
                     self.ws.origins.record(path, (e for f in active for e in f.edits if e.path == path))
                 self.ws.set_text(path, new)
+
+    def _blocked(self, f: Finding, cid: str, sups: dict[str, Suppressions]) -> Skip | None:
+        """A Skip when one of the finding's edits lands in a block a `# fixer: ignore`
+        comment protects (the finding is then left whole: nothing of it is applied)."""
+        for e in f.edits:
+            st = self.ws.files.get(e.path)
+            if st is None or not st.text or "fixer:" not in st.text:
+                continue
+            if e.path not in sups:
+                sups[e.path] = Suppressions(self.ws.document(e.path), st.text, cid)
+            block = sups[e.path].block_of(e)
+            if block is not None:
+                line = self.ws.origins.line(e.path, st.text, st.original, block.first + 1)
+                comment = self.ws.origins.line(e.path, st.text, st.original, block.comment + 1)
+                return Skip(e.path, line, suppressed_reason(comment), cid)
+        return None
 
     def _actions_moved(self, new_texts: dict[str, str | None]) -> bool:
         """True when the Helm templates changed in this round, taken together, keep every

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
@@ -21,6 +21,7 @@ class Site:
     where: str           # e.g. "FROM", "service web", "container api"
     platform: str | None = None
     skip: str | None = None   # why it cannot be pinned
+    users: list[int] = field(default_factory=list)   # an ARG default: 1-based lines of the FROMs using it
 
 
 def _scalar_span(doc, node: ScalarNode) -> tuple[int, int]:
@@ -49,7 +50,7 @@ def dockerfile_sites(doc) -> list[Site]:
     out: list[Site] = []
     stage_names: set[str] = set()
     args = _global_args(doc)
-    seen_args: set[str] = set()
+    seen_args: dict[str, Site] = {}
     for stage in doc.stages:
         ins = stage.from_ins
         words = doc.words(ins)[1:]
@@ -69,10 +70,13 @@ def dockerfile_sites(doc) -> list[Site]:
             m = _VAR.match(text)
             if m:
                 name = m.group(1) or m.group(2)
-                if name in args and name not in seen_args:
-                    seen_args.add(name)
+                if name in args and name in seen_args:
+                    seen_args[name].users.append(ins.start_line + 1)
+                elif name in args:
                     a_text, a_s, a_e, a_line = args[name]
                     site = Site(doc.path, a_line, a_s, a_e, a_text, f"ARG {name} (used by FROM)", platform)
+                    site.users.append(ins.start_line + 1)
+                    seen_args[name] = site
                     if not a_text or "$" in a_text:
                         site.skip = f"ARG {name} has no literal default"
                     out.append(site)

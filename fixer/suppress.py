@@ -6,11 +6,17 @@ contains the finding (compose service, Kubernetes document or container,
 workflow job or step), a Dockerfile instruction or its stage's FROM line, a
 Python statement, class or function. On each of those lines the comment may
 be at the end of the line or on comment-only lines directly above it.
+
+The same comment protects its block from edits: `Suppressions(doc, text, cid)` lists the
+suppressed blocks of a file, and the engine drops any edit of `cid` that lands in one
+(codemods that decide for a whole file consult it first, see `blocks`).
 """
 from __future__ import annotations
 
 import ast
+import bisect
 import re
+from dataclasses import dataclass
 
 from yaml.nodes import MappingNode, SequenceNode
 
@@ -28,18 +34,23 @@ def matches(line_text: str, cid: str) -> bool:
     return cid in [x.strip() for x in m.group(1).split(",")]
 
 
-def _covered(lines: list[str], n: int, cid: str) -> bool:
-    """Line n (0-based) or the comment-only lines right above it carry the comment."""
+def _comment_line(lines: list[str], n: int, cid: str) -> int | None:
+    """0-based line of the comment covering line n: n itself or a comment-only line right above."""
     if not 0 <= n < len(lines):
-        return False
+        return None
     if matches(lines[n], cid):
-        return True
+        return n
     k = n - 1
     while k >= 0 and _COMMENT_ONLY.match(lines[k]):
         if matches(lines[k], cid):
-            return True
+            return k
         k -= 1
-    return False
+    return None
+
+
+def _covered(lines: list[str], n: int, cid: str) -> bool:
+    """Line n (0-based) or the comment-only lines right above it carry the comment."""
+    return _comment_line(lines, n, cid) is not None
 
 
 def anchors(doc, line0: int) -> list[int]:
@@ -135,3 +146,168 @@ def suppressed(doc, text: str, line: int, cid: str) -> bool:
     if doc is None:
         return False
     return any(_covered(lines, n, cid) for n in set(anchors(doc, line - 1)))
+
+
+def comment_line(doc, text: str, line: int, cid: str) -> int:
+    """1-based line of the comment that suppresses a finding of `cid` at 1-based `line`
+    (see `suppressed`), or 0."""
+    lines = text.splitlines()
+    if line <= 0:
+        for n, ln in enumerate(lines):
+            if not _COMMENT_ONLY.match(ln) and ln.strip():
+                return 0
+            if matches(ln, cid):
+                return n + 1
+        return 0
+    for n in [line - 1] + (sorted(set(anchors(doc, line - 1)), reverse=True) if doc is not None else []):
+        c = _comment_line(lines, n, cid)
+        if c is not None:
+            return c + 1
+    return 0
+
+
+NEVER = 1 << 30     # a column no inserted line is indented past: nothing appended belongs to the block
+_NEW_UNIT = re.compile(r"(---|\.\.\.|FROM\s)", re.I)   # a new YAML document or Dockerfile stage
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A suppressed block: 0-based lines first..last, and the ignore comment's line.
+
+    Lines inserted right after `last` belong to the block when indented past `column`
+    (a YAML key's column; -1 for a document or a Dockerfile stage)."""
+
+    first: int
+    last: int
+    column: int
+    comment: int
+
+
+def _yaml_blocks(doc) -> list[tuple[int, int, int]]:
+    out = []
+
+    def walk(node):
+        if isinstance(node, MappingNode):
+            for k, v in node.value:
+                out.append((k.start_mark.line, max(k.start_mark.line, doc.last_line(v)), k.start_mark.column))
+                walk(v)
+        elif isinstance(node, SequenceNode):
+            for item in node.value:
+                out.append((item.start_mark.line, doc.last_line(item), item.start_mark.column - 1))
+                walk(item)
+
+    for root in doc.docs:
+        out.append((root.start_mark.line, doc.last_line(root), -1))
+        walk(root)
+    return out
+
+
+def _docker_blocks(doc, n_lines: int) -> list[tuple[int, int, int]]:
+    out = [(ins.start_line, ins.end_line, NEVER) for ins in doc.instructions]
+    froms = [st.from_ins.start_line for st in doc.stages]
+    for i, first in enumerate(froms):
+        out.append((first, (froms[i + 1] - 1) if i + 1 < len(froms) else n_lines - 1, -1))
+    return out
+
+
+def _python_blocks(text: str) -> list[tuple[int, int, int]]:
+    out = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.stmt):
+            first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+            out.append((first - 1, (node.end_lineno or node.lineno) - 1, node.col_offset))
+    return out
+
+
+def _indent(text: str) -> int:
+    for ln in text.splitlines():
+        if ln.strip():
+            return len(ln) - len(ln.lstrip(" "))
+    return NEVER
+
+
+class Suppressions:
+    """The blocks of one file that `# fixer: ignore` comments protect from codemod `cid`."""
+
+    def __init__(self, doc, text: str, cid: str):
+        self.text = text
+        lines = text.splitlines()
+        self.blocks: list[Block] = []
+        if "fixer:" not in text or not any(matches(ln, cid) for ln in lines):
+            return
+        spans = [(n, n, NEVER) for n in range(len(lines))]   # a commented line is a block of its own
+        kind = getattr(doc, "kind", "")
+        try:
+            if hasattr(doc, "docs"):
+                spans += _yaml_blocks(doc)
+            elif kind == "dockerfile":
+                spans += _docker_blocks(doc, len(lines))
+            elif kind == "python":
+                spans += _python_blocks(text)
+        except Exception:  # an unparsable file: only commented lines count
+            pass
+        for first, last, column in spans:
+            c = _comment_line(lines, first, cid)
+            if c is not None:
+                self.blocks.append(Block(first, last, column, c))
+        self._starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+
+    def __bool__(self) -> bool:
+        return bool(self.blocks)
+
+    def _line(self, offset: int) -> int:
+        return bisect.bisect_right(self._starts, offset) - 1
+
+    def block_of(self, edit) -> Block | None:
+        """The suppressed block an edit would change (a deleted file: the first block)."""
+        if not self.blocks:
+            return None
+        if edit.text is None:
+            return self.blocks[0]
+        text, start, end, new = self.text, edit.start, edit.end, edit.text
+        if end > start:
+            a, b = self._line(start), self._line(end - 1)
+            return next((k for k in self.blocks if a <= k.last and b >= k.first), None)
+        if new[:1] in ("\n", "\r") and (start == len(text) or text[start] in "\r\n"):
+            # "\nX" at a line's end is "X\n" at the next line's start
+            start = text.find("\n", start) + 1 if "\n" in text[start:] else len(text)
+            new = new.lstrip("\r\n")
+            if start == len(text) and not text.endswith("\n"):
+                return self._appended(len(self._starts), new)
+        if start == 0 or text[start - 1] == "\n":
+            return self._appended(self._line(start), new)
+        ln = self._line(start)
+        return next((k for k in self.blocks if k.first <= ln <= k.last), None)
+
+    def _appended(self, line: int, new: str) -> Block | None:
+        """Lines inserted before 0-based `line`."""
+        unit = _NEW_UNIT.match(new.lstrip())
+        for k in self.blocks:
+            if k.first < line <= k.last:
+                return k
+            if line == k.last + 1 and _indent(new) > k.column and not (k.column < 0 and unit):
+                return k
+        return None
+
+    @staticmethod
+    def reason(block: Block) -> str:
+        return reason(block.comment + 1)
+
+    def covers_line(self, line: int) -> Block | None:
+        """The suppressed block holding 1-based `line`."""
+        return next((k for k in self.blocks if k.first <= line - 1 <= k.last), None)
+
+
+def reason(comment: int) -> str:
+    """Why a finding or edit was left: the 1-based line of the comment."""
+    return f"suppressed by `# fixer: ignore` (line {comment})"
+
+
+def why(doc, line: int, cid: str) -> str:
+    """For codemods that decide for a whole file: the reason a target at 1-based `line`
+    (a service's key, a job's key, a Dockerfile's FROM) is suppressed for `cid`, or ""."""
+    text = getattr(doc, "text", "") or ""
+    if "fixer:" not in text:
+        return ""
+    n = comment_line(doc, text, line, cid)
+    return reason(n) if n else ""

@@ -6,10 +6,11 @@ import posixpath
 from .. import buildkit
 from .. import discovery as disc
 from ..codemod import Finding, Skip
+from ..suppress import Suppressions
 from ..text import Edit
 from ..yamldoc import ParseError
 from . import refs as R
-from .cluster import clusters
+from .cluster import clusters, similarity
 from .ignore import DockerIgnore
 from .members import Member, copies, dirname, under
 from .merge import Merged, Unsafe, common_dir, sanitize, target_name
@@ -133,6 +134,7 @@ def run(codemod, ctx):
     # contexts only split clusters further: nothing to merge without them, nothing with
     found = clusters(list(repo.members.values()), threshold)
     if not found:
+        yield from _why_none(list(repo.members.values()), threshold)
         return
     repo.study()
     clustered = sorted({m.path for cl in found for m in cl})
@@ -140,7 +142,7 @@ def run(codemod, ctx):
         if i % buildkit.BATCH == 0:   # documents are read again: parse them in batches
             ctx.ws.prefetch(clustered[i:i + buildkit.BATCH])
         m = repo.members[path]
-        why = repo.blocked.get(path)
+        why = repo.blocked.get(path) or _suppressed(m, codemod.id)
         if why is None and ctx.exists(path + ".dockerignore"):
             why = f"it has its own {posixpath.basename(path)}.dockerignore"
         if why is None:
@@ -155,6 +157,42 @@ def run(codemod, ctx):
             yield Skip(m.path, 0, f"left out of the cluster with {_others(cl, m)}: {m.why_out}")
         keep = [m for m in cl if m not in out]
         yield from _cluster(codemod, ctx, repo, keep, threshold, outdir_opt, filename, used)
+
+
+def _suppressed(m: Member, cid: str) -> str | None:
+    """A Dockerfile with a `# fixer: ignore` for consolidation anywhere is never merged or deleted."""
+    sups = Suppressions(m.doc, m.doc.text, cid)
+    return f"{m.path}: {Suppressions.reason(sups.blocks[0])}" if sups else None
+
+
+def _suppressed_edit(ctx, e: Edit, cid: str) -> str | None:
+    """' line: reason' when a reference rewrite lands in a suppressed block."""
+    text = ctx.read(e.path)
+    if not text or "fixer:" not in text:
+        return None
+    doc = ctx.document(e.path) if e.path in ctx.ws.files else None
+    sups = Suppressions(doc, text, cid)
+    block = sups.block_of(e)
+    return f"{block.first + 1}: the reference is {Suppressions.reason(block)}" if block else None
+
+
+MAX_COMPARED = 50    # Dockerfiles compared pairwise to name the closest pair
+
+
+def _why_none(members: list[Member], threshold: float):
+    """One Skip saying why Dockerfiles of the repository were not merged (none when fewer than two)."""
+    if len(members) < 2:
+        return
+    members = sorted(members, key=lambda m: m.path)[:MAX_COMPARED]
+    pairs = [(similarity(a.shape, b.shape), a, b) for i, a in enumerate(members)
+             for b in members[i + 1:] if a.bucket == b.bucket]
+    if not pairs:
+        yield Skip(members[0].path, 0, "no two Dockerfiles share parser directives, global ARGs and "
+                   "first FROM: nothing to merge")
+        return
+    sim, a, b = max(pairs, key=lambda p: p[0])
+    yield Skip(a.path, 0, f"closest to {b.path} at similarity {sim:.2f}, below the threshold "
+               f"{threshold:.2f}: nothing merged")
 
 
 def join_by_refs(groups, refs):
@@ -241,7 +279,12 @@ def _cluster(codemod, ctx, repo, members, threshold, outdir, filename, used):
                 try:
                     if ref.rewrite is None:
                         raise Unsafe(ref.problem or f"{ref.where()}: cannot be rewritten")
-                    edits += ref.rewrite(dest_of)
+                    new = ref.rewrite(dest_of)
+                    for e in new:
+                        why = _suppressed_edit(ctx, e, codemod.id)
+                        if why:
+                            raise Unsafe(f"{e.path}:{why}")
+                    edits += new
                     nrefs += 1
                 except Unsafe as exc:
                     for f in ref.files:

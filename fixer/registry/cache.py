@@ -1,4 +1,10 @@
-"""On-disk cache of reference -> digest, one JSON file in the user cache dir."""
+"""On-disk cache of reference -> digest, one JSON file in the user cache dir.
+
+Every entry is keyed by the endpoint that answered (the registry host, or the mirror's
+URL), so digests a mirror served are never used for a direct look-up, nor the other way
+round. Files of an older version, whose entries do not say where they came from, are
+ignored and replaced on the next save.
+"""
 from __future__ import annotations
 
 import json
@@ -12,7 +18,7 @@ from pathlib import Path
 log = logging.getLogger("fixer.registry")
 
 FILE_NAME = "registry-cache.json"
-VERSION = 1
+VERSION = 2   # 1: entries without the endpoint that answered (never trusted)
 
 
 def default_cache_dir() -> Path:
@@ -20,10 +26,15 @@ def default_cache_dir() -> Path:
     return (Path(base) if base else Path.home() / ".cache") / "fixer"
 
 
+def entry_key(key: str, source: str) -> str:
+    """Where an entry is stored: the reference key (normalised reference, plus platform
+    where relevant) and the endpoint that answered."""
+    return f"{key}|via:{source}"
+
+
 class DigestCache:
-    """Maps a key (normalised reference, plus platform where relevant) to an entry:
-    {"digest", "media_type", "is_index", "platforms", "time"}.
-    """
+    """Maps (key, source) to an entry: {"digest", "media_type", "is_index", "platforms",
+    "time"}. `source` names the endpoint that answered (see Resolver.source)."""
 
     def __init__(self, cache_dir=None, ttl: float = 86400):
         self.dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
@@ -46,13 +57,13 @@ class DigestCache:
         entries = data.get("entries")
         return entries if isinstance(entries, dict) else {}
 
-    def get(self, key: str, allow_stale: bool = False) -> dict | None:
+    def get(self, key: str, source: str, allow_stale: bool = False) -> dict | None:
         """The entry, or None when missing or older than the TTL (unless allow_stale).
 
         Keys pinned by digest never expire: their content cannot change.
         """
         with self._lock:
-            entry = self._entries.get(key)
+            entry = self._entries.get(entry_key(key, source))
         if not isinstance(entry, dict) or not entry.get("digest"):
             return None
         age = time.time() - float(entry.get("time", 0))
@@ -60,11 +71,12 @@ class DigestCache:
             return None
         return dict(entry, age=age)
 
-    def put(self, key: str, **entry) -> None:
+    def put(self, key: str, source: str, **entry) -> None:
         entry["time"] = time.time()
+        entry["source"] = source
         with self._lock:
-            self._entries[key] = entry
-            self._dirty[key] = entry
+            self._entries[entry_key(key, source)] = entry
+            self._dirty[entry_key(key, source)] = entry
 
     def save(self) -> None:
         """Merge our new entries into the file and replace it atomically."""

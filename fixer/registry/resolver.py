@@ -94,7 +94,7 @@ class Resolver:
         pending = []
         for key, group in groups.items():
             wants_platforms = any(p for _, p in group)
-            entry = None if self.refresh else self.cache.get(key, allow_stale=self.offline)
+            entry = None if self.refresh else self.cache.get(key, self.source(parsed[key]), allow_stale=self.offline)
             usable = entry and (not wants_platforms or entry.get("platforms") is not None or not entry.get("is_index"))
             if usable or (self.offline and entry):
                 base = _from_entry(entry)
@@ -116,6 +116,7 @@ class Resolver:
             if res.ok:
                 self.cache.put(
                     key,
+                    self.source(ref),
                     digest=res.digest,
                     media_type=res.media_type,
                     is_index=res.is_index,
@@ -135,7 +136,7 @@ class Resolver:
             key = f"{r.canonical}|child:{plat.canonical(platform)}"
         except (ReferenceError, ValueError) as exc:
             return Resolution(ref, platform, reason=str(exc), kind="invalid")
-        entry = None if self.refresh else self.cache.get(key, allow_stale=self.offline)
+        entry = None if self.refresh else self.cache.get(key, self.source(r), allow_stale=self.offline)
         if entry:
             res = _from_entry(entry)
             res.index_digest = entry.get("index_digest")
@@ -147,6 +148,7 @@ class Resolver:
             if res.ok:
                 self.cache.put(
                     key,
+                    self.source(r),
                     digest=res.digest,
                     media_type=res.media_type,
                     is_index=False,
@@ -185,6 +187,12 @@ class Resolver:
         return {ref: out[ref] for ref in refs}
 
     # ---- helpers ---------------------------------------------------------
+
+    def source(self, ref) -> str:
+        """The endpoint that answers for ref, as the cache records it: a mirror's URL,
+        or the registry's own host."""
+        ep = self.client.endpoint(ref)
+        return f"mirror {ep.bases[0]}" if ep.via_mirror else f"registry {ep.key}"
 
     def _limit(self, ref) -> threading.Semaphore:
         key = self.client.endpoint(ref).key

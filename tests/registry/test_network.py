@@ -6,7 +6,7 @@ import time
 import pytest
 
 from fixer.registry import Resolver
-from fixer.registry.cache import FILE_NAME
+from fixer.registry.cache import FILE_NAME, VERSION
 
 from . import regtools as rt
 
@@ -118,7 +118,7 @@ def test_cache_then_offline_then_refresh(registry, cache_dir):
     online = make(cache_dir)
     assert online.resolve(f"{h}/test/cached:1").digest == first
     data = json.loads((cache_dir / FILE_NAME).read_text())
-    assert data["entries"][f"{h}/test/cached:1"]["digest"] == first
+    assert data["entries"][f"{h}/test/cached:1|via:registry {h}"]["digest"] == first
 
     offline = make(cache_dir, offline=True)
     res = offline.resolve(f"{h}/test/cached:1")
@@ -158,7 +158,44 @@ def test_corrupt_cache_is_ignored(registry, cache_dir):
     cache_dir.mkdir()
     (cache_dir / FILE_NAME).write_text("{not json")
     assert make(cache_dir).resolve(f"{registry.host}/test/single:1.0").ok
-    assert json.loads((cache_dir / FILE_NAME).read_text())["version"] == 1
+    assert json.loads((cache_dir / FILE_NAME).read_text())["version"] == VERSION
+
+
+def test_a_mirror_run_cannot_change_a_later_direct_run(registry, tmp_path, cache_dir):
+    """A mirror serving stand-in digests under the registry's own names (like
+    examples/serve-mirror.py) leaves direct look-ups of those names alone, both ways."""
+    h = registry.host
+    real = rt.Pusher(registry.url).image("test/mixed", "1", salt="real")["digest"]
+    mirror = rt.RegistryProcess(tmp_path / "mirror", tmp_path / "mirror-data").start()
+    try:
+        stand_in = rt.Pusher(mirror.url).image("test/mixed", "1", salt="stand-in")["digest"]
+        assert stand_in != real
+        via = make(cache_dir, mirrors={h: mirror.url})
+        assert via.resolve(f"{h}/test/mixed:1").digest == stand_in
+        direct = make(cache_dir)
+        assert direct.resolve(f"{h}/test/mixed:1").digest == real and direct.requests_made > 0
+        # offline, each way reads only what its own endpoint answered
+        assert make(cache_dir, offline=True).resolve(f"{h}/test/mixed:1").digest == real
+        again = make(cache_dir, mirrors={h: mirror.url}, offline=True)
+        assert again.resolve(f"{h}/test/mixed:1").digest == stand_in
+    finally:
+        mirror.stop()
+
+
+def test_entries_without_their_endpoint_are_not_trusted(registry, cache_dir):
+    """A cache file of version 1 (entries keyed by reference only) is ignored, then replaced."""
+    h = registry.host
+    cache_dir.mkdir()
+    old = {"version": 1, "entries": {f"{h}/test/single:1.0": {
+        "digest": "sha256:" + "0" * 64, "media_type": "application/vnd.oci.image.manifest.v1+json",
+        "is_index": False, "platforms": None, "time": 9e12}}}
+    (cache_dir / FILE_NAME).write_text(json.dumps(old))
+    assert make(cache_dir, offline=True).resolve(f"{h}/test/single:1.0").kind == "offline"
+    r = make(cache_dir)
+    res = r.resolve(f"{h}/test/single:1.0")
+    assert res.ok and res.digest != "sha256:" + "0" * 64 and r.requests_made > 0
+    data = json.loads((cache_dir / FILE_NAME).read_text())
+    assert data["version"] == VERSION and all("|via:" in k for k in data["entries"])
 
 
 @pytest.mark.parametrize("ref", ["nginx:1.25", "docker.io/library/nginx:1.25", "index.docker.io/nginx:1.25"])
