@@ -92,6 +92,9 @@ def schema(codemods=None) -> dict[str, Any]:
                                     "description": "registry hosts allowed over plain HTTP"},
             "allow-parse-errors": {"type": "boolean", "default": False,
                                    "description": "`fixer check` exits 0/1 even when files cannot be parsed"},
+            "include-inactive": {"type": ["boolean", "array"], "items": {"type": "string"}, "default": False,
+                                 "description": "scan backup/archive/snapshot folders and workflows GitHub "
+                                                "never runs (true, or globs of the ones to scan)"},
             "fail-on": {"enum": ["pending", "reported", "never"], "default": "pending",
                         "description": "what makes `fixer check` exit 1"},
             "codemod": {"type": "object", "properties": per_codemod, "additionalProperties": False,

@@ -13,6 +13,7 @@ from typing import Callable, Iterable
 
 from . import buildkit
 from . import discovery as disc
+from . import inactive
 from .codemod import Codemod, Finding, Skip
 from .config import Settings
 from .dockerdoc import Dockerfile
@@ -293,6 +294,13 @@ class Engine:
                 continue
             kind = disc.name_kind(path, charts)
             if kind == "":
+                continue
+            why = inactive.check(path, self.settings.get("include-inactive", False))
+            if why:
+                where = why[3:why.index("/,") + 1] if why.startswith("in ") else path
+                if where not in reported_dirs:
+                    reported_dirs.add(where)
+                    self.skipped_files.append((where, f"inactive: {why}"))
                 continue
             if mode == "120000":
                 self.skipped_files.append((path, "symbolic link (never written through)"))
