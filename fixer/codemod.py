@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from .text import Edit
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Context
+    from .context import Context
 
 SEVERITIES = ("low", "medium", "high", "critical")
 
