@@ -67,12 +67,10 @@ class Settler:
             bad = self.invalid(new_texts)
             if not bad:
                 break
-            for f in list(active):
-                hit = next((p for p in f.paths if p in bad), None)
-                if hit:
-                    f.status, f.note = "dropped", f"{hit}: {bad[hit]}"
-                    self.ctx.error_line(f"{hit}: {cid} edit dropped, output would be invalid: {bad[hit]}")
-                    active.remove(f)
+            for f, path, reason in self.culprits(active, bad, new_texts):
+                f.status, f.note = "dropped", f"{path}: {reason}"
+                self.ctx.error_line(self.dropped_line(cid, f, path, reason, alone=len(active) == 1))
+                active.remove(f)
         for f in active:
             f.status = "fixed"
         for path, new in new_texts.items():
@@ -83,6 +81,56 @@ class Settler:
                     self.ws.origins.record(path, (e for f in active for e in f.edits if e.path == path))
                 self.ws.set_text(path, new)
 
+    def culprits(self, active: list[Finding], bad: dict[str, str],
+                 new_texts: dict[str, str | None]) -> list[tuple[Finding, str, str]]:
+        """The fixes to drop for the invalid files, with the file and the reason: per file,
+        its fixes are added one at a time (in the codemod's order) and each one whose
+        addition makes the file invalid is left out, so the others stay. A fix is only
+        kept whole: one left out of a file is dropped everywhere (the next round checks
+        its other files again)."""
+        moved = self.actions_moved(new_texts)
+        out: list[tuple[Finding, str, str]] = []
+        taken: set[int] = set()
+        for path, why in bad.items():
+            old = self.ws.text(path)
+            base = old if old is not None else ""
+            kind = self.ws.kind_of(path, new_texts.get(path))
+            kept: list = []
+            for f in active:
+                es = [e for e in f.edits if e.path == path]
+                if not es or id(f) in taken:
+                    continue
+                reason = self.check(kind, path, old, apply_edits(base, kept + es), moved)
+                if reason:
+                    out.append((f, path, reason))
+                    taken.add(id(f))
+                else:
+                    kept += es
+            if not any(p == path for _, p, _ in out):
+                # only the fixes together break it (or a fix without an edit here): all go
+                for f in active:
+                    if id(f) not in taken and path in f.paths:
+                        out.append((f, path, why))
+                        taken.add(id(f))
+        return out
+
+    @staticmethod
+    def dropped_line(cid: str, f: Finding, path: str, reason: str, alone: bool) -> str:
+        """The warning for a dropped fix: which one (when the codemod had others) and why."""
+        if alone:
+            return f"{path}: {cid} edit dropped, output would be invalid: {reason}"
+        where = f"line {f.line}" if f.path == path else f"{f.path}:{f.line}"
+        return (f"{path}: {cid} fix for {where} dropped ({f.message}), output would be invalid: "
+                f"{reason}; its other fixes are kept")
+
+    @staticmethod
+    def check(kind: str, path: str, old: str | None, new: str, moved: bool) -> str | None:
+        reason = validate(kind, path, old, new)
+        if reason == LOST_ACTION and moved:
+            # the action moved to another template changed in this round
+            reason = validate(kind, path, old, new, check_actions=False)
+        return reason
+
     def invalid(self, new_texts: dict[str, str | None]) -> dict[str, str]:
         """Path -> why its new text is invalid, for the changed files that are."""
         bad: dict[str, str] = {}
@@ -91,11 +139,7 @@ class Settler:
             old = self.ws.text(path)
             if new is None or new == old:
                 continue
-            kind = self.ws.kind_of(path, new)
-            reason = validate(kind, path, old, new)
-            if reason == LOST_ACTION and moved:
-                # the action moved to another template changed in this round
-                reason = validate(kind, path, old, new, check_actions=False)
+            reason = self.check(self.ws.kind_of(path, new), path, old, new, moved)
             if reason:
                 bad[path] = reason
         return bad
