@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from . import buildkit
 from . import discovery as disc
-from .codemod import Finding, Skip
+from .codemod import Codemod, Finding, Skip
 from .context import Context
 from .helm import preserves_actions as helm_preserves
 from .suppress import Suppressions, comment_line
@@ -15,10 +15,21 @@ from .validate import LOST_ACTION, validate
 from .workspace import ChangeSet, Workspace
 
 
+HELD = "unsafe fix, not applied (--unsafe-fixes to apply it)"
+
+
+def label(ctx: Context, cm: Codemod, f: Finding) -> str:
+    """A fix's safety label: the configuration's for the codemod, else the finding's own,
+    else the codemod's default."""
+    return ctx.settings.safety(cm.id) or f.safety or cm.safety
+
+
 class Settler:
     def __init__(self, ws: Workspace, ctx: Context):
         self.ws = ws
         self.ctx = ctx
+        # plan and check show every fix; apply and check --write hold unsafe ones back
+        self.unsafe = not ctx.settings.get("hold-unsafe", False)
 
     def collect(self, cs: ChangeSet, results: list) -> list[Finding]:
         """Record a codemod's results. Their lines are of the text it saw (earlier codemods'
@@ -35,6 +46,8 @@ class Settler:
                 if line:
                     line = self.ws.line(r.path, line)
                     r.status, r.note = "suppressed", suppressed_reason(line)
+                if r.edits:
+                    r.safety = label(self.ctx, cs.codemod, r)
                 cs.findings.append(r)
                 found.append(r)
             r.line = self.ws.line(r.path, r.line)
@@ -54,6 +67,8 @@ class Settler:
                 cs.skips.append(skip)
             elif not f.edits:
                 f.status = "reported"
+            elif f.safety == "unsafe" and not self.unsafe:
+                f.status, f.note = "held", HELD
             else:
                 active.append(f)
         while True:
