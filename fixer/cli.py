@@ -89,7 +89,8 @@ def _held(result) -> None:
     err.print(f"held back: {len(fixes)} unsafe fix(es), not applied (--unsafe-fixes to apply them):",
               markup=False, highlight=False)
     for f in fixes:
-        err.print(mask(f"  {f.path}:{f.line}: {f.codemod}: {f.message}"), markup=False, highlight=False)
+        first = f.message.splitlines()[0] if f.message else ""
+        err.print(mask(f"  {f.path}:{f.line}: {f.codemod}: {first}"), markup=False, highlight=False)
 
 
 def _errors(result) -> None:

@@ -46,7 +46,7 @@ def message(cs: ChangeSet, mask, base: str = "") -> str:
     held = [f for f in cs.findings if f.status == "held"]
     if held:
         lines += ["", "Held back (unsafe, not applied; fixer apply --unsafe-fixes applies them):"]
-        lines += [mask(f"- {f.path}:{f.line}: {f.message}") for f in held]
+        lines += [mask(f"- {f.path}:{f.line}: " + (f.message.splitlines() or [""])[0]) for f in held]
     if cs.notes:
         lines += [""] + [mask(n) for n in cs.notes]
     if cs.skips:
