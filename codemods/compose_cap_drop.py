@@ -51,6 +51,7 @@ class ComposeCapDrop(Codemod):
     kinds = ("compose", "dockerfile")   # Dockerfiles are read to learn an own build's USER
     targets = ("compose",)
     severity = "medium"
+    safety = "evidenced"
     checks = ("cis-docker:5.3", "checkov:CKV_DOCKER_COMPOSE_CAP_DROP")
     order = 210
     scope = "file"

@@ -47,6 +47,7 @@ class ComposeHealthcheck(Codemod):
     title = "Add health checks to well-known services and wait for them"
     kinds = ("compose",)
     severity = "low"
+    safety = "evidenced"
     checks = ("cis-docker:5.26",)
     order = 250
     scope = "file"

@@ -47,6 +47,7 @@ class ComposeNetworks(Codemod):
     title = "Put datastores on an internal network"
     kinds = ("compose",)
     severity = "medium"
+    safety = "evidenced"
     checks = ("cis-docker:5.29",)
     order = 200
     scope = "file"

@@ -26,6 +26,7 @@ class ComposeNoNewPrivileges(Codemod):
     title = "Set no-new-privileges on compose services"
     kinds = ("compose",)
     severity = "medium"
+    safety = "evidenced"
     checks = ("cis-docker:5.25",)
     order = 220
     scope = "file"

@@ -37,6 +37,7 @@ class ComposePrivileged(Codemod):
     title = "Remove privileged mode and the Docker socket from compose services"
     kinds = ("compose",)
     severity = "high"
+    safety = "evidenced"
     checks = ("cis-docker:5.4", "cis-docker:5.15", "cis-docker:5.31", "cis-docker:5.5")
     order = 205
     scope = "file"

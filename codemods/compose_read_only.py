@@ -35,6 +35,7 @@ class ComposeReadOnly(Codemod):
     title = "Make the root filesystem of compose services read-only"
     kinds = ("compose",)
     severity = "medium"
+    safety = "evidenced"
     checks = ("cis-docker:5.12",)
     order = 230
     scope = "file"

@@ -21,6 +21,7 @@ class ComposeResourceLimits(Codemod):
     title = "Set memory and CPU limits on compose services"
     kinds = ("compose",)
     severity = "low"
+    safety = "unsafe"
     checks = ("cis-docker:5.10", "cis-docker:5.11")
     order = 260
     scope = "file"

@@ -32,6 +32,7 @@ class ComposeRestart(Codemod):
     title = "Restart long-running compose services"
     kinds = ("compose",)
     severity = "low"
+    safety = "evidenced"
     checks = ("fixer:compose-restart",)
     order = 280
     scope = "file"

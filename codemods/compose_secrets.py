@@ -34,6 +34,7 @@ class ComposeSecrets(Codemod):
     title = "Move literal secrets out of compose files"
     kinds = ("compose",)
     severity = "high"
+    safety = "unsafe"
     checks = ("fixer:compose-secrets",)
     order = 270
     rationale = (

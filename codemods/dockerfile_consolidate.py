@@ -32,6 +32,7 @@ class DockerfileConsolidate(Codemod):
     checks = ("maintainability:duplicate-dockerfile",)
     order = 900
     safety = "unsafe"     # deletes and merges files
+    structural = True
     config = (Option("threshold", {"type": "number", "minimum": 0, "maximum": 1}, 0.8,
                      "similarity from which Dockerfiles are merged"),
               Option("output", {"type": "string"}, None,

@@ -212,6 +212,7 @@ class DockerfileHealthcheck(Codemod):
     kinds = ("dockerfile", "compose", "k8s")        # compose/k8s files are read, never changed
     targets = ("dockerfile",)
     severity = "low"
+    safety = "evidenced"
     checks = ("checkov:CKV_DOCKER_2",)
     order = 160
     scope = "file"

@@ -124,6 +124,7 @@ class DockerfileUser(Codemod):
     kinds = ("dockerfile", "compose")        # compose/k8s files are read, never changed
     targets = ("dockerfile",)
     severity = "high"
+    safety = "evidenced"
     checks = ("checkov:CKV_DOCKER_3", "checkov:CKV_DOCKER_8", "hadolint:DL3002")
     order = 150
     scope = "file"

@@ -124,6 +124,7 @@ class GhaPermissions(Codemod):
     title = "Give workflows least-privilege token permissions"
     kinds = ("workflow",)
     severity = "medium"
+    safety = "evidenced"
     checks = ("scorecard:Token-Permissions", "zizmor:excessive-permissions")
     order = 420
     rationale = (

@@ -55,6 +55,7 @@ class GhaSecrets(Codemod):
     title = "Move credential literals in workflow env to repository secrets"
     kinds = ("workflow",)
     severity = "high"
+    safety = "unsafe"
     checks = ("checkov:CKV_SECRET_6", "gitleaks:generic-api-key")
     order = 410
     rationale = (

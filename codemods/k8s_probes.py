@@ -73,6 +73,7 @@ class K8sProbes(Codemod):
     kinds = ("k8s", "helm")
     targets = ("k8s", "helm")
     severity = "medium"
+    safety = "evidenced"
     checks = ("checkov:CKV_K8S_8", "checkov:CKV_K8S_9")
     order = 320
     scope = "file"

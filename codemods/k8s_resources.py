@@ -86,6 +86,7 @@ class K8sResources(Codemod):
     kinds = ("k8s", "helm", "helm-values")
     targets = ("k8s", "helm")
     severity = "medium"
+    safety = "unsafe"
     checks = ("checkov:CKV_K8S_10", "checkov:CKV_K8S_11", "checkov:CKV_K8S_12",
               "checkov:CKV_K8S_13")
     order = 330
@@ -167,5 +168,8 @@ class K8sResources(Codemod):
             yield Skip(doc.path, line, f"{w.label()} {c.label()}: {exc}")
             return
         if edits:
+            # sizes the repository's configuration gives are evidence; the defaults are not
+            sized = set(DEFAULTS) <= set(self.options(ctx))
             yield Finding(doc.path, line, f"{w.label()} {c.label()} has no resource "
-                          f"{', '.join(added)}", ordered(edits), check="checkov:CKV_K8S_11")
+                          f"{', '.join(added)}", ordered(edits), check="checkov:CKV_K8S_11",
+                          safety="evidenced" if sized else "")

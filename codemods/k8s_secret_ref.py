@@ -86,6 +86,7 @@ class K8sSecretRef(Codemod):
     kinds = ("k8s", "helm", "helm-values")
     targets = ("k8s", "helm")
     severity = "high"
+    safety = "unsafe"
     checks = (CHECK,)
     order = 300
     scope = "file"      # a manifest (and its new Secret file), or a chart with its values

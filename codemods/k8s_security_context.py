@@ -86,6 +86,7 @@ class K8sSecurityContext(Codemod):
     kinds = ("k8s", "helm", "helm-values")
     targets = ("k8s", "helm")
     severity = "high"
+    safety = "unsafe"
     checks = CHECKS
     order = 310
     scope = "file"

@@ -71,6 +71,28 @@ def _not_scanned(result, verbose: bool) -> None:
             err.print(f"not scanned: {path}: {why}", markup=False, highlight=False)
 
 
+def _hold_unsafe(settings: config.Settings, unsafe_fixes: bool) -> None:
+    """apply and check --write: fixes labelled unsafe are held back unless --unsafe-fixes
+    (or `unsafe-fixes = true` in the configuration)."""
+    settings.extra["hold-unsafe"] = not (unsafe_fixes or settings.get("unsafe-fixes", False))
+
+
+def _held(result) -> None:
+    """List the unsafe fixes that were not applied (never silently)."""
+    from .report import held, masker
+
+    fixes = held(result.changesets)
+    if not fixes:
+        return
+    mask = masker(result.secrets)
+    err = _console(stderr=True)
+    err.print(f"held back: {len(fixes)} unsafe fix(es), not applied (--unsafe-fixes to apply them):",
+              markup=False, highlight=False)
+    for f in fixes:
+        first = f.message.splitlines()[0] if f.message else ""
+        err.print(mask(f"  {f.path}:{f.line}: {f.codemod}: {first}"), markup=False, highlight=False)
+
+
 def _errors(result) -> None:
     err = _console(stderr=True)
     from .report import masker
@@ -161,6 +183,8 @@ def apply(
     insecure_registry: Optional[List[str]] = InsecureOpt,
     cache_dir: Optional[Path] = CacheOpt,
     refresh: bool = RefreshOpt,
+    unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes",
+                                      help="Also apply fixes labelled unsafe (see `fixer rules`)."),
 ) -> None:
     """Create a branch from HEAD with one commit per codemod. Your branch, index and
     working tree are left as they are.
@@ -192,6 +216,7 @@ def apply(
     prefix = "" if root == top else root.relative_to(top).as_posix() + "/"
     settings = _settings(root, only, skip, exclude, online, False, registry_mirror=registry_mirror,
                          insecure_registry=insecure_registry, cache_dir=cache_dir, refresh=refresh or None)
+    _hold_unsafe(settings, unsafe_fixes)
     name = branch or settings.branch
     out = _console()
     try:
@@ -203,6 +228,7 @@ def apply(
         return
     _not_scanned(result, verbose)
     _errors(result)
+    _held(result)
     if not result.changed:
         out.print("nothing to change; no branch created")
         raise typer.Exit(0)
@@ -353,7 +379,7 @@ def check(
         False, "--allow-parse-errors", help="Files that cannot be parsed do not make the exit status 2."),
     write: bool = typer.Option(False, "--write", help="Apply the fixes to the files in place (atomic)."),
     unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes",
-                                      help="With --write, also write structural fixes (files merged or deleted)."),
+                                      help="With --write, also write fixes labelled unsafe (see `fixer rules`)."),
 ) -> None:
     """CI mode: report pending fixes. Offline unless --online.
 
@@ -377,6 +403,8 @@ def check(
             if not settings.only:   # no codemod fixes these kinds of files
                 _check_text(runner.Result([], [], []), output) if fmt == "text" else None
                 raise typer.Exit(0)
+        if write:
+            _hold_unsafe(settings, unsafe_fixes)
         with term.progress("fixer check"):
             result = runner.plan(root, settings)
         if targets is not None:
@@ -392,8 +420,10 @@ def check(
     _errors(result)
     if result.processed == 0 and result.errors:
         raise typer.Exit(2)
+    if write:
+        _held(result)
     if write and result.changed:
-        _write(root, result, unsafe_fixes)
+        _write(root, result)
     if result.unparsed and not allow_parse_errors:
         _console(stderr=True).print(f"fixer: {len(result.unparsed)} file(s) could not be parsed "
                                     "(--allow-parse-errors to ignore)", markup=False, highlight=False)
@@ -405,29 +435,18 @@ def _check_status(result, fail_on: str) -> int:
     if fail_on == "never":
         return 0
     statuses = {f.status for cs in result.changesets for f in cs.findings}
-    if result.changed or (fail_on == "reported" and "reported" in statuses):
+    if result.changed or "held" in statuses or (fail_on == "reported" and "reported" in statuses):
         return 1
     return 0
 
 
-def _write(root: Path, result, unsafe: bool) -> None:
-    """check --write: structural changes (codemods marked unsafe, and later fixes of the
-    files they touched) only with --unsafe-fixes."""
+def _write(root: Path, result) -> None:
+    """check --write: the run held unsafe fixes back unless --unsafe-fixes; write the rest."""
     from .writer import write_changes
 
     err = _console(stderr=True)
-    held: set[str] = set()
-    changesets = []
-    for cs in result.changesets:
-        if not unsafe and (cs.codemod.safety == "unsafe" or held & set(cs.changes)):
-            if cs.changes:
-                held |= set(cs.changes)
-                err.print(f"{cs.codemod.id}: not written: {cs.codemod.safety} change of "
-                          f"{len(cs.changes)} file(s) (--unsafe-fixes to write it)", markup=False, highlight=False)
-            continue
-        changesets.append(cs)
     try:
-        written = write_changes(root, result, changesets)
+        written = write_changes(root, result)
     except OSError as exc:
         _fail(str(exc))
         return
@@ -465,8 +484,8 @@ def _check_paths(paths: List[Path]) -> tuple[Path, Optional[set[str]]]:
 
 
 def _codemods_for(root: Path, targets: set[str], settings) -> list:
-    """The selected codemods that fix a kind of file among `targets` (structural, unsafe
-    ones excluded: they work on the whole repository)."""
+    """The selected codemods that fix a kind of file among `targets` (structural ones
+    excluded: they work on the whole repository)."""
     from . import discovery as disc
 
     charts = {d for t in targets for d in [str(Path(t).parents[i]) for i in range(len(Path(t).parents))]
@@ -483,7 +502,7 @@ def _codemods_for(root: Path, targets: set[str], settings) -> list:
         if kind:
             kinds.add(kind)
     return [c for c in runner.select(runner.all_codemods(), settings)
-            if c.safety != "unsafe" and kinds & set(c.targets or c.kinds)]
+            if not c.structural and kinds & set(c.targets or c.kinds)]
 
 
 def _check_text(result, output: Optional[Path]) -> None:
@@ -499,7 +518,7 @@ def _check_text(result, output: Optional[Path]) -> None:
                 pending += 1
             check = f" ({f.check})" if f.check else ""
             note = f": {f.note}" if f.note else ""
-            status = sarif.status_label(f.status)
+            status = sarif.status_label(f.status) + (f", {f.safety}" if f.safety and f.status != "held" else "")
             lines.append(mask(f"{f.path}:{f.line}: {cs.codemod.id}: {f.message}{check} [{status}{note}]"))
     files = len({p for cs in result.changesets for p in cs.changes})
     lines.append(f"{pending} fixable finding(s) pending in {files} file(s)" if pending else "nothing to fix")

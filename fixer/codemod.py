@@ -7,9 +7,15 @@ from typing import TYPE_CHECKING, Any, Iterable
 from .text import Edit
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Context
+    from .context import Context
 
 SEVERITIES = ("low", "medium", "high", "critical")
+# How safe a fix is (ruff's safe/unsafe convention, with a middle step):
+#   safe       same behaviour (waste removed, an equivalent form)
+#   evidenced  behaviour changes, backed by evidence from the repository or the image
+#   unsafe     needs a human: values to provision, files deleted, sizes without evidence
+# `apply` and `check --write` apply safe and evidenced fixes; unsafe ones need --unsafe-fixes.
+SAFETY = ("safe", "evidenced", "unsafe")
 
 
 @dataclass(slots=True)
@@ -40,8 +46,9 @@ class Finding:
     edits: list[Edit] = field(default_factory=list)
     check: str = ""               # scanner rule it maps to, e.g. "DL3020"
     codemod: str = ""
-    status: str = ""              # fixed | reported | dropped | suppressed
-    note: str = ""                # why dropped or suppressed
+    status: str = ""              # fixed | reported | dropped | suppressed | held (unsafe, not applied)
+    note: str = ""                # why dropped, suppressed or held
+    safety: str = ""              # one of SAFETY; empty: the codemod's label (set by the engine)
 
     @property
     def paths(self) -> set[str]:
@@ -85,9 +92,10 @@ class Codemod:
     scope: str = "repo"
     targets: tuple[str, ...] = ()  # kinds fix() runs on, when fewer than `kinds` (the rest is read)
     config: tuple[Option, ...] = ()  # settings it reads from [tool.fixer.codemod.<id>]
-    # "unsafe": structural changes (files deleted or merged) that `check --write` writes
-    # only with --unsafe-fixes
+    # the label of its fixes (one of SAFETY) unless a Finding carries its own;
+    # `[tool.fixer.codemod.<id>] safety = ...` overrides both
     safety: str = "safe"
+    structural: bool = False       # merges or deletes files: needs the whole repository
 
     def wants(self, text: str) -> bool:
         """Cheap test on a file's text before it is parsed (False: nothing to do)."""

@@ -33,7 +33,12 @@ class Settings:
     extra: dict[str, Any] = field(default_factory=dict)   # other keys, for subsystems
 
     def codemod_options(self, cid: str) -> dict[str, Any]:
-        return dict(self.codemod.get(cid, {}))
+        """The codemod's own options (the engine's `safety` key left out)."""
+        return {k: v for k, v in self.codemod.get(cid, {}).items() if k != "safety"}
+
+    def safety(self, cid: str) -> str | None:
+        """The safety label the configuration gives a codemod's fixes, if any."""
+        return self.codemod.get(cid, {}).get("safety")
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.extra.get(key, default)
@@ -56,9 +61,12 @@ def schema(codemods=None) -> dict[str, Any]:
     ids = [c.id for c in codemods]
     id_list = {"type": ["array", "string"], "items": {"enum": ids},
                "description": "codemod ids (a list, or one comma-separated string)"}
+    from .codemod import SAFETY
+
     per_codemod = {}
     for c in codemods:
-        props = {}
+        props = {"safety": {"enum": list(SAFETY), "default": c.safety,
+                            "title": "label of this codemod's fixes (unsafe ones need --unsafe-fixes)"}}
         for o in c.config:
             props[o.name] = dict(o.schema)
             if o.help:
@@ -95,6 +103,8 @@ def schema(codemods=None) -> dict[str, Any]:
             "include-inactive": {"type": ["boolean", "array"], "items": {"type": "string"}, "default": False,
                                  "description": "scan backup/archive/snapshot folders and workflows GitHub "
                                                 "never runs (true, or globs of the ones to scan)"},
+            "unsafe-fixes": {"type": "boolean", "default": False,
+                             "description": "`apply` and `check --write` also apply fixes labelled unsafe"},
             "fail-on": {"enum": ["pending", "reported", "never"], "default": "pending",
                         "description": "what makes `fixer check` exit 1"},
             "codemod": {"type": "object", "properties": per_codemod, "additionalProperties": False,

@@ -41,8 +41,12 @@ def message(cs: ChangeSet, mask, base: str = "") -> str:
     fixed = cs.fixed
     if fixed:
         lines += ["", "Findings resolved:"]
-        lines += [mask(f"- {f.path}:{f.line}: {f.message}" + (f" ({f.check})" if f.check else ""))
-                  for f in fixed]
+        lines += [mask(f"- {f.path}:{f.line}: {f.message}" + (f" ({f.check})" if f.check else "")
+                       + f" [{f.safety}]") for f in fixed]
+    held = [f for f in cs.findings if f.status == "held"]
+    if held:
+        lines += ["", "Held back (unsafe, not applied; fixer apply --unsafe-fixes applies them):"]
+        lines += [mask(f"- {f.path}:{f.line}: " + (f.message.splitlines() or [""])[0]) for f in held]
     if cs.notes:
         lines += [""] + [mask(n) for n in cs.notes]
     if cs.skips:

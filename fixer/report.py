@@ -39,9 +39,8 @@ def plan_lines(changesets: list[ChangeSet], skipped_files, secrets, verbose: boo
         cm = cs.codemod
         out.append((f"{cm.id}: {cm.title}", "rule"))
         for f in cs.findings:
-            tag = "" if f.status == "fixed" else f"  [{f.status}{': ' + f.note if f.note else ''}]"
             check = f" ({f.check})" if f.check else ""
-            out.append((mask(f"{f.path}:{f.line}: {f.message}{check}{tag}"), None))
+            out.append((mask(f"{f.path}:{f.line}: {f.message}{check}  [{status_tag(f)}]"), None))
         for path, (old, new) in sorted(cs.changes.items()):
             for ln in mask(unified(path, old, new)).splitlines():
                 style = None
@@ -59,11 +58,23 @@ def plan_lines(changesets: list[ChangeSet], skipped_files, secrets, verbose: boo
             continue
         out.append((f"{cs.codemod.id}: nothing changed", "dim rule"))
         for f in cs.findings:
-            out.append((mask(f"{f.path}:{f.line}: {f.message}  [{f.status}{': ' + f.note if f.note else ''}]"),
-                        None))
+            out.append((mask(f"{f.path}:{f.line}: {f.message}  [{status_tag(f)}]"), None))
         for s in cs.skips:
             out.append((mask(f"skipped {s.path}:{s.line}: {s.reason}"), "yellow"))
     return out
+
+
+def status_tag(f) -> str:
+    """`safe` / `evidenced` / `unsafe` for a fix; otherwise its status, label and note."""
+    if f.status == "fixed":
+        return f.safety
+    label = f" ({f.safety})" if f.safety and f.status != "held" else ""
+    return f"{f.status}{label}{': ' + f.note if f.note else ''}"
+
+
+def held(changesets: list[ChangeSet]) -> list:
+    """Fixes labelled unsafe that this run did not apply."""
+    return [f for cs in changesets for f in cs.findings if f.status == "held"]
 
 
 def plain_rule(title: str, width: int) -> str:
@@ -123,15 +134,18 @@ def summary_text(changesets: list[ChangeSet], width: int) -> str:
 
 def print_summary(changesets: list[ChangeSet], console: Console) -> None:
     table = Table(title="fixer plan", show_lines=False)
-    for col in ("codemod", "files", "fixed", "reported", "skipped", "dropped"):
+    cols = ["codemod", "files", "fixed", "reported", "skipped", "dropped"]
+    any_held = bool(held(changesets))
+    for col in cols + (["held"] if any_held else []):
         table.add_column(col, justify="left" if col == "codemod" else "right")
     for cs in changesets:
         st = [f.status for f in cs.findings]
         if not (cs.changes or st or cs.skips):
             continue
-        table.add_row(cs.codemod.id, str(len(cs.changes)), str(st.count("fixed")),
-                      str(st.count("reported") + st.count("suppressed")), str(len(cs.skips)),
-                      str(st.count("dropped")))
+        row = [cs.codemod.id, str(len(cs.changes)), str(st.count("fixed")),
+               str(st.count("reported") + st.count("suppressed")), str(len(cs.skips)),
+               str(st.count("dropped"))]
+        table.add_row(*row, *([str(st.count("held"))] if any_held else []))
     if table.row_count:
         console.print(table)
     else:
@@ -155,7 +169,7 @@ def plan_entries(changesets: list[ChangeSet], mask):
                 "severity": cs.codemod.severity,
                 "file": path,
                 "findings": [{"line": f.line, "message": mask(f.message), "check": f.check,
-                              "status": f.status, "note": mask(f.note)}
+                              "status": f.status, "safety": f.safety, "note": mask(f.note)}
                              for f in findings.get(path, [])],
                 "skipped": [{"line": s.line, "reason": mask(s.reason)} for s in skips.get(path, [])],
                 "diff": mask(unified(path, old, new)) if path in cs.changes else "",

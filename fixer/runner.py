@@ -69,7 +69,7 @@ def run(source: Source, settings: config.Settings, codemods=None, root: Path | N
     changesets = engine.run(root or source.root)
     secrets = engine.ctx.secrets | find_secrets(engine.ws, source)
     return Result(changesets, engine.errors, engine.skipped_files, secrets,
-                  engine.processed, engine, sorted(unread | engine.ctx._bad_files))
+                  engine.processed, engine, sorted(unread | engine.ctx.bad_files))
 
 
 def restrict(result: Result, paths: set[str]) -> Result:

@@ -128,12 +128,15 @@ def sarif(result, root: Path | None = None) -> dict:
                 "locations": [loc],
                 "properties": {"status": status_label(f.status), "check": f.check, "severity": cm.severity},
             }
+            if f.safety:
+                res["properties"]["safety"] = f.safety
             if f.note:
                 res["properties"]["note"] = mask(f.note)
             if f.status == "suppressed":
                 res["suppressions"] = [{"kind": "inSource", "justification": "fixer: ignore comment"}]
             fix = _fix(cs, f, ws, hist, secrets)
             if fix:
+                fix["properties"] = {"safety": f.safety}
                 res["fixes"] = [fix]
             results.append(res)
         for s in cs.skips:

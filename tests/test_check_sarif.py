@@ -84,14 +84,18 @@ def test_sarif_validates_and_fixes_rebuild_the_fixed_files(tmp_path):
     for r in run["results"]:
         by_rule.setdefault(r["ruleId"], []).append(r)
     assert len(by_rule["gha-secrets"]) == 1 and len(by_rule["gha-pin-actions"]) == 1
-    # every fix applied to the file on disk gives what `check --write` writes
+    # each result and its fix carry the fix's safety label
+    assert by_rule["gha-secrets"][0]["properties"]["safety"] == "unsafe"
+    assert by_rule["gha-secrets"][0]["fixes"][0]["properties"] == {"safety": "unsafe"}
+    assert by_rule["gha-pin-actions"][0]["properties"]["safety"] == "safe"
+    # every fix applied to the file on disk gives what `check --write --unsafe-fixes` writes
     reps: dict[str, list] = {}
     for r in run["results"]:
         assert "fixes" in r, r["ruleId"]
         for ch in r["fixes"][0]["artifactChanges"]:
             reps.setdefault(ch["artifactLocation"]["uri"], []).extend(ch["replacements"])
     originals = {p: (root / p).read_bytes().decode("utf-8") for p in reps}
-    res = _invoke("check", str(root), "--write")
+    res = _invoke("check", str(root), "--write", "--unsafe-fixes")
     assert res.exit_code == 1
     for p, text in originals.items():
         assert _apply_sarif(text, reps[p]) == (root / p).read_bytes().decode("utf-8"), p

@@ -240,7 +240,7 @@ def test_unknown_codemod_on_the_command_line_is_one_line_exit_2(repo):
 
 def test_check_labels_pending_fixes_fixable(repo):
     res = invoke("check", repo, *ONLY)
-    assert res.exit_code == 1 and "[fixable]" in res.output and "[fixed" not in res.output
+    assert res.exit_code == 1 and "[fixable, evidenced]" in res.output and "[fixed" not in res.output
     data = json.loads(invoke("check", repo, *ONLY, "--format", "json").output)
     statuses = {f["status"] for f in (data["findings"] if isinstance(data, dict) else data)}
     assert statuses == {"fixable"}
@@ -285,7 +285,7 @@ def test_check_write_needs_unsafe_fixes_for_structural_changes(tmp_path):
     ex = by_id()["dockerfile-consolidate"].examples[0]
     write_tree(tmp_path, {ex.path: ex.before, **ex.files})
     res = invoke("check", tmp_path, "--only", "dockerfile-consolidate", "--write")
-    assert "not written" in res.output and (tmp_path / "svc/a/Dockerfile").exists()
+    assert "held back: 1 unsafe fix(es)" in res.output and (tmp_path / "svc/a/Dockerfile").exists()
     assert (tmp_path / ex.path).read_text() == ex.before
     res = invoke("check", tmp_path, "--only", "dockerfile-consolidate", "--write", "--unsafe-fixes")
     assert not (tmp_path / "svc/a/Dockerfile").exists() and (tmp_path / ex.path).read_text() == ex.after
@@ -298,7 +298,7 @@ def test_version_color_and_rules_when_piped():
     line = next(ln for ln in res.output.splitlines() if ln.startswith("dockerfile-consolidate\t"))
     assert "\tunsafe\t" in line
     rows = json.loads(invoke("rules", "--format", "json").output)
-    assert {r["id"]: r["safety"] for r in rows}["compose-restart"] == "safe"
+    assert {r["id"]: r["safety"] for r in rows}["compose-restart"] == "evidenced"
     assert "\x1b[" in invoke("--color", "always", "explain", "compose-restart").output or True
     assert invoke("--color", "sometimes", "rules").exit_code == 2
 

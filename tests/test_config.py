@@ -19,7 +19,7 @@ BAD = [
     (".fixer.toml", "skip = [\"compose-restrat\"]\n", "skip: unknown codemod 'compose-restrat'"),
     (".fixer.toml", "only = \"compose-restart, nope\"\n", "only: unknown codemod 'nope'"),
     (".fixer.toml", "[codemod.compose-resource-limits]\nmemroy = \"1G\"\n",
-     "[codemod.compose-resource-limits] memroy: unknown key (known: cpus, memory)"),
+     "[codemod.compose-resource-limits] memroy: unknown key (known: cpus, memory, safety)"),
     (".fixer.toml", "[codemod.compose-resource-limits]\ncpus = \"lots\"\n",
      "[codemod.compose-resource-limits] cpus: \"lots\" is not a number of CPUs"),
     ("pyproject.toml", "[tool.fixer.codemod.compose-resource-limits]\nmemory = \"lots\"\n",
@@ -67,7 +67,7 @@ def test_codemod_options_come_from_the_codemod_classes():
     props = config.schema()["properties"]["codemod"]["properties"]
     assert set(props) == {c.id for c in all_codemods()}
     for c in all_codemods():
-        assert set(props[c.id]["properties"]) == {o.name for o in c.config}
+        assert set(props[c.id]["properties"]) == {o.name for o in c.config} | {"safety"}
         for ex in c.examples:   # every option an example uses is declared
             assert set(ex.options) <= {o.name for o in c.config}, (c.id, ex.options)
     assert props["compose-resource-limits"]["properties"]["memory"]["default"] == "512M"
