@@ -299,8 +299,16 @@ def test_version_color_and_rules_when_piped():
     assert "\tunsafe\t" in line
     rows = json.loads(invoke("rules", "--format", "json").output)
     assert {r["id"]: r["safety"] for r in rows}["compose-restart"] == "evidenced"
-    assert "\x1b[" in invoke("--color", "always", "explain", "compose-restart").output or True
     assert invoke("--color", "sometimes", "rules").exit_code == 2
+
+
+def test_color_always_and_never(repo):
+    always = subprocess.run([sys.executable, "-m", "fixer.cli", "--color", "always", "plan", str(repo), *ONLY],
+                            capture_output=True, text=True)
+    never = subprocess.run([sys.executable, "-m", "fixer.cli", "--color", "never", "plan", str(repo), *ONLY],
+                           capture_output=True, text=True)
+    assert always.returncode == never.returncode == 1
+    assert "\x1b[" in always.stdout and "\x1b[" not in never.stdout
 
 
 def test_no_color_and_help_metavars(repo):
