@@ -390,3 +390,12 @@ def each_service(doc, ctx, adds: tuple[str, ...] = (), later: tuple[str, ...] | 
                            "over this file")
                 continue
         yield Target(name, key, svc, line)
+
+
+def root_user(doc, svc, ctx=None) -> str | None:
+    """The `user:` value when a service runs as root on purpose (`root`, `0`, `0:0`)."""
+    node = lookup(doc, svc, "user", ctx)
+    user = scalar(node) if node is not None and node is not UNKNOWN else None
+    if user is None or interpolated(user):
+        return None
+    return user if user.split(":")[0].strip() in ("0", "root") else None
