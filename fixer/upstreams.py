@@ -128,5 +128,6 @@ def config_hosts(path: str, text: str) -> list[str]:
     if name.endswith((".yml", ".yaml")):
         return yaml_hosts(text)
     if name.endswith(".conf") or "nginx" in name or "proxy_pass" in text:
-        return nginx_hosts(text) + text_hosts(text)
+        # a URL anywhere in a directive (`set $api http://api:8000;`), comments dropped
+        return nginx_hosts(text) + [h for t in tokens(text) if "://" in t and (h := address_host(t))]
     return text_hosts(text)
