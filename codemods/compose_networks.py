@@ -23,8 +23,11 @@ class ComposeNetworks(Codemod):
         "reach the internet. fixer adds a `frontend` network and an `internal: true` `backend` "
         "network: datastores (postgres, mysql, redis, mongo, ... by image) join backend only; "
         "other services join frontend (their route out and to each other) plus backend when "
-        "they talk to a datastore (depends_on, links, host names in their values) or read "
-        "settings fixer cannot see (env_file, mounted config files). Files that already design their networks are left alone.")
+        "they talk to a datastore (depends_on, links, hosts in their environment, env_file, "
+        "command or mounted nginx/Caddy/Prometheus/Grafana config), run their own code "
+        "(build:) or read settings fixer cannot see. Every pair the project's file sets show "
+        "talking stays reachable: a service an overlay's service talks to keeps `default`. "
+        "Files that already design their networks are left alone.")
     examples = [
         Example("compose.yaml",
                 "services:\n  web:\n    build: .\n    ports: [\"8000:8000\"]\n"
@@ -102,7 +105,7 @@ class ComposeNetworks(Codemod):
                 ports = lookup(doc, svc, "ports", ctx)
                 nets[name] = ["backend", "frontend"] if ports not in (None, UNKNOWN) else ["backend"]
             else:
-                talks = any((s := v.get(name)) and (s.reaches & stores or s.hidden or "configs" in s.data)
+                talks = any((s := v.get(name)) and (s.reaches & stores or s.hidden or s.code or "configs" in s.data)
                             for v in views)
                 nets[name] = ["frontend", "backend"] if talks else ["frontend"]
         why_more: dict[str, str] = {}
@@ -121,8 +124,8 @@ class ComposeNetworks(Codemod):
         for fs, view in zip(sets, views):
             for a, s in view.items():
                 pairs = [(a, b, s.evidence.get(b, "")) for b in s.reaches if b in view]
-                if s.hidden and a not in nets:
-                    pairs += [(a, b, s.hidden) for b in nets]
+                if a not in nets and (s.hidden or s.code):
+                    pairs += [(a, b, s.hidden or s.code) for b in nets if s.hidden or b in stores]
                 for x, y, ev in pairs:
                     if set(on(view, x)) & set(on(view, y)):
                         continue

@@ -92,11 +92,18 @@ def gpu(data: dict) -> str:
     return ""
 
 
+# parts of an image name that mark the same (`cp-kafka`, `clickhouse-self-hosted-local`)
+_HEAVY_PARTS = ("text-generation-inference", "vllm", "ollama", "kafka", "clickhouse", "cassandra",
+                "elasticsearch", "opensearch", "zookeeper")
+
+
 def heavy(data: dict) -> str:
     image = str(data.get("image") or "")
     repo = split_image(image)[0] if image else ""
     last = repo.rsplit("/", 1)[-1]
-    return last if last in HEAVY or any(h in repo for h in ("text-generation-inference", "vllm", "ollama")) else ""
+    if last in HEAVY:
+        return last
+    return next((p for p in _HEAVY_PARTS if p in last), "")
 
 
 class ComposeResourceLimits(Codemod):

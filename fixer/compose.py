@@ -29,7 +29,8 @@ FAMILIES = {
     "elasticsearch": "elasticsearch", "opensearch": "elasticsearch",
     "cassandra": "cassandra", "couchdb": "couchdb", "influxdb": "influxdb",
     "clickhouse-server": "clickhouse", "clickhouse": "clickhouse",
-    "kafka": "kafka", "zookeeper": "zookeeper", "mssql-server": "mssql", "neo4j": "neo4j",
+    "kafka": "kafka", "zookeeper": "zookeeper", "mssql-server": "mssql", "azure-sql-edge": "mssql",
+    "neo4j": "neo4j",
     "nginx": "nginx", "nginx-unprivileged": "nginx-unprivileged", "httpd": "httpd",
     "traefik": "traefik", "caddy": "caddy",
 }

@@ -71,6 +71,7 @@ class Service:
     reaches: set[str] = field(default_factory=set)        # services it talks to
     evidence: dict[str, str] = field(default_factory=dict)  # reached service -> where it was seen
     hidden: str = ""               # settings fixer cannot read (may name more hosts)
+    code: str = ""                 # its own build: code fixer does not read may name a datastore
 
 
 @dataclass(slots=True)
@@ -394,6 +395,8 @@ def _talks(m: Model, fs: FileSet, svcs: dict[str, Service]) -> None:
                 s.reaches.add(target)
                 s.evidence.setdefault(target, where)
 
+        if s.data.get("build") is not None:
+            s.code = "its own code (build:) may connect to it"
         dep = _as_map("depends_on", s.data.get("depends_on"))
         for k in (dep or {}):
             add(k, "depends_on")

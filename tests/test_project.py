@@ -281,3 +281,24 @@ def test_privileged_honours_an_explicit_root_user(tmp_path):
 def test_fileset_membership():
     fs = FileSet(("a.yml", "b.yml"), "x")
     assert "b.yml" in fs and "c.yml" not in fs
+
+
+def test_networks_give_own_code_the_backend(tmp_path):
+    # the backend's source connects to jdbc:mysql://db/...; compose shows no link at all
+    _, findings, _ = _run(tmp_path, {
+        "compose.yaml": "services:\n  backend:\n    build: backend\n    ports: [\"8080:8080\"]\n"
+                        "    secrets: [db-password]\n  db:\n    image: mariadb:10.6\n"
+                        "  proxy:\n    image: nginx:1.27\n    ports: [\"80:80\"]\n"
+                        "secrets:\n  db-password:\n    file: db/password.txt\n"}, ["compose-networks"])
+    svcs = _load(tmp_path, "compose.yaml")["services"]
+    assert svcs["backend"]["networks"] == ["frontend", "backend"]
+    assert svcs["db"]["networks"] == ["backend"] and svcs["proxy"]["networks"] == ["frontend"]
+
+
+def test_limits_leave_jvm_and_column_stores_alone(tmp_path):
+    _, findings, skips = _run(tmp_path, {
+        "compose.yaml": "services:\n  kafka:\n    image: confluentinc/cp-kafka:7.6.1\n"
+                        "  clickhouse:\n    image: clickhouse-self-hosted-local\n    build: ./clickhouse\n"
+                        "  sql:\n    image: mcr.microsoft.com/azure-sql-edge:1.0.4\n"}, ["compose-resource-limits"])
+    assert [f.message for f in findings] == ["service sql has no memory or CPU limit (now memory 2G, cpus 1.0)"]
+    assert {s.reason.split(":")[1].split()[0] for s in skips} == {"kafka", "clickhouse"}
