@@ -92,18 +92,21 @@ def gpu(data: dict) -> str:
     return ""
 
 
-# parts of an image name that mark the same (`cp-kafka`, `clickhouse-self-hosted-local`)
-_HEAVY_PARTS = ("text-generation-inference", "vllm", "ollama", "kafka", "clickhouse", "cassandra",
-                "elasticsearch", "opensearch", "zookeeper")
+# the first word of an image name that marks the same (`cp-kafka`, `clickhouse-self-hosted-local`),
+# unless another word makes it a companion tool (`kafka-ui`, `elasticsearch-exporter`)
+_HEAVY_WORDS = {"kafka", "clickhouse", "cassandra", "elasticsearch", "opensearch", "zookeeper", "ollama", "vllm"}
+_COMPANIONS = {"ui", "exporter", "etl", "client", "cli", "dashboards", "proxy", "init", "setup"}
 
 
 def heavy(data: dict) -> str:
     image = str(data.get("image") or "")
     repo = split_image(image)[0] if image else ""
     last = repo.rsplit("/", 1)[-1]
-    if last in HEAVY:
+    if last in HEAVY or "text-generation-inference" in repo:
         return last
-    return next((p for p in _HEAVY_PARTS if p in last), "")
+    words = re.split(r"[-_.]", last)
+    words = words[1:] if words[:1] == ["cp"] else words      # Confluent Platform images
+    return words[0] if words[0] in _HEAVY_WORDS and not _COMPANIONS & set(words) else ""
 
 
 class ComposeResourceLimits(Codemod):
@@ -196,6 +199,6 @@ class ComposeResourceLimits(Codemod):
                 return f"a GPU service ({why}): its memory depends on the model it loads; set heavyweight = true to limit it"
             h = heavy(s.data)
             if h:
-                return (f"{h} needs memory sized to its models or data; set heavyweight = true "
-                        "to limit it with the configured memory")
+                return (f"{h} needs memory sized to what it loads (models, data, JVM heap); set "
+                        "heavyweight = true to limit it with the configured memory")
         return ""
