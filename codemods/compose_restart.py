@@ -49,6 +49,8 @@ def _words(value) -> list[str]:
 
 def one_shot(ctx, doc, name: str, waited: set[str]) -> str:
     """Why a service runs once and exits ("" when it looks long-running)."""
+    if name == "sut":
+        return "`sut` is the test runner of an automated test file; its exit code is the result"
     if name in waited:
         return "others wait for it to complete (service_completed_successfully)"
     if _ONE_SHOT_NAME.search(name):

@@ -243,13 +243,15 @@ def test_restart_skips_one_shot_jobs(tmp_path):
                         "  seed:\n    build: .\n"
                         "  app:\n    build: .\n    depends_on:\n      prepare:\n"
                         "        condition: service_completed_successfully\n"
-                        "  prepare:\n    build: .\n"}, ["compose-restart"])
+                        "  prepare:\n    build: .\n"
+                        "  sut:\n    build: ./tests\n    depends_on: [web]\n"}, ["compose-restart"])
     fixed = {f.message.split()[1] for f in findings}
     assert fixed == {"web", "trivy-server", "app"}
     reasons = {s.reason.split()[1]: s.reason for s in skips}
     assert "command-line tool trivy" in reasons["trivy"]
     assert "profiles: tools" in reasons["report"]
     assert "service_completed_successfully" in reasons["prepare"]
+    assert "test runner" in reasons["sut"]
 
 
 def test_restart_no_in_an_overlay_is_evidence(tmp_path):
