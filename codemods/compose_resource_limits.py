@@ -23,7 +23,10 @@ _LIMIT_KEYS = ("mem_limit", "memswap_limit", "mem_reservation", "cpus", "cpu_quo
 HEAVY = {"ollama", "vllm-openai", "vllm", "text-generation-inference", "tgi", "localai", "local-ai",
          "tritonserver", "llama.cpp", "llama-cpp-python", "text-embeddings-inference", "infinity",
          "comfyui", "stable-diffusion-webui", "sglang", "lmdeploy", "xinference", "tabbyml",
-         "elasticsearch", "opensearch", "solr", "graylog", "sonarqube", "jenkins", "keycloak"}
+         "elasticsearch", "opensearch", "solr", "graylog", "sonarqube", "jenkins", "keycloak",
+         # JVM and other servers whose default heap or reservation is 1G or more
+         "logstash", "kibana", "redpanda", "minecraft-server", "nexus3", "metabase", "trino",
+         "gitlab-ce", "gitlab-ee", "artifactory-oss", "zookeeper"}
 # a memory size a program is told to use: redis/valkey `--maxmemory 2gb`, JVM `-Xmx4g`,
 # Node `--max-old-space-size=4096` (MiB), `--memory 4g`
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$", re.I)

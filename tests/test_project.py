@@ -301,6 +301,9 @@ def test_limits_leave_jvm_and_column_stores_alone(tmp_path):
     _, findings, skips = _run(tmp_path, {
         "compose.yaml": "services:\n  kafka:\n    image: confluentinc/cp-kafka:7.6.1\n"
                         "  clickhouse:\n    image: clickhouse-self-hosted-local\n    build: ./clickhouse\n"
-                        "  sql:\n    image: mcr.microsoft.com/azure-sql-edge:1.0.4\n"}, ["compose-resource-limits"])
-    assert [f.message for f in findings] == ["service sql has no memory or CPU limit (now memory 2G, cpus 1.0)"]
-    assert {s.reason.split(":")[1].split()[0] for s in skips} == {"kafka", "clickhouse"}
+                        "  sql:\n    image: mcr.microsoft.com/azure-sql-edge:1.0.4\n"
+                        "  logstash:\n    image: logstash:7.16.1\n  ui:\n    image: provectuslabs/kafka-ui:latest\n"},
+        ["compose-resource-limits"])
+    assert [f.message.split(" has")[0] for f in findings] == ["service sql", "service ui"]
+    assert "now memory 2G" in findings[0].message
+    assert {s.reason.split(":")[1].split()[0] for s in skips} == {"kafka", "clickhouse", "logstash"}
