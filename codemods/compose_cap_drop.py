@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer.compose import (UNKNOWN, append_all, container_ports, dockerfile_user, has_build, image_of,
-                           is_true, lookup, non_root, seq_values, service_family, service_skip,
-                           services)
+                           each_service, is_true, lookup, non_root, root_user, seq_values,
+                           service_family)
 from fixer.yamldoc import Flow, get, has_own
 from yaml.nodes import SequenceNode
 
@@ -76,12 +76,11 @@ class ComposeCapDrop(Codemod):
     ]
 
     def fix(self, doc, ctx):
-        for name, key, svc in services(doc):
-            line = key.start_mark.line + 1
-            why = service_skip(doc, name, svc, ctx)
-            if why:
-                yield Skip(doc.path, line, why)
+        for t in each_service(doc, ctx, adds=("cap_drop",), later=("cap_drop", "cap_add")):
+            if isinstance(t, Skip):
+                yield t
                 continue
+            name, svc, line = t.name, t.node, t.line
             if lookup(doc, svc, "cap_drop", ctx) is not None:
                 continue
             for k in _NEEDS_MORE:
@@ -93,6 +92,11 @@ class ComposeCapDrop(Codemod):
                 yield from self._service(doc, ctx, name, svc, line)
 
     def _service(self, doc, ctx, name, svc, line):
+        root = root_user(doc, svc, ctx)
+        if root:
+            yield Skip(doc.path, line, f"service {name} runs as root on purpose (user: {root}): "
+                       "cap_drop ALL would take capabilities it runs with (CHOWN, SETUID, ...)")
+            return
         fam = service_family(doc, svc, ctx)
         cap_add = lookup(doc, svc, "cap_add", ctx)
         if cap_add is UNKNOWN or (cap_add is not None and not isinstance(cap_add, SequenceNode)):

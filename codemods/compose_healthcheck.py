@@ -5,8 +5,7 @@ import re
 
 from fixer import suppress
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.compose import (UNKNOWN, image_of, lookup, major, service_family, service_skip,
-                           services)
+from fixer.compose import (UNKNOWN, each_service, image_of, lookup, major, service_family, services)
 from fixer.yamldoc import Flow, Raw, get, get_pair, has_own, render_flow, render_scalar, render_value_lines, scalar
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
@@ -74,12 +73,11 @@ class ComposeHealthcheck(Codemod):
     def fix(self, doc, ctx):
         healthy: dict[str, bool | None] = {}
         svcs = list(services(doc))
-        for name, key, svc in svcs:
-            line = key.start_mark.line + 1
-            why = service_skip(doc, name, svc, ctx)
-            if why:
-                yield Skip(doc.path, line, why)
+        for t in each_service(doc, ctx, adds=("healthcheck",)):
+            if isinstance(t, Skip):
+                yield t
                 continue
+            name, svc, line = t.name, t.node, t.line
             state = _healthy(doc, svc, ctx)
             healthy[name] = state
             if state is not False or lookup(doc, svc, "healthcheck", ctx) is not None:
@@ -101,8 +99,13 @@ class ComposeHealthcheck(Codemod):
                           check="cis-docker:5.26")
             # a suppressed service gets no health check: nothing may wait for one
             healthy[name] = not suppress.why(doc, line, self.id)
+        stack = ctx.model.stack(doc.path)
         for name, key, svc in svcs:
             if svc is not None and name in healthy:
+                if stack and get(svc, "depends_on") is not None:
+                    yield Skip(doc.path, key.start_mark.line + 1, f"service {name}: a Swarm stack ({stack}); "
+                               "docker stack deploy ignores depends_on conditions")
+                    continue
                 yield from self._depends(doc, name, svc, healthy)
 
     def _depends(self, doc, name, svc, healthy):

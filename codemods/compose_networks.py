@@ -1,45 +1,13 @@
 """compose-networks: split the default network into frontend and an internal backend."""
 from __future__ import annotations
 
-import re
-
 from fixer import suppress
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.compose import (UNKNOWN, is_datastore, lookup, overlay, service_skip, services, top,
-                           volume_mounts)
-from fixer.yamldoc import Flow, get, scalar, walk
-from yaml.nodes import MappingNode, ScalarNode
+from fixer.compose import UNKNOWN, is_datastore, lookup, overlay, service_skip, services, top
+from fixer.yamldoc import Flow
+from yaml.nodes import MappingNode
 
 _KEYS = ("networks", "network_mode", "external_links")
-
-
-def _talks_to(doc, svc, names: dict[str, str]) -> set[str]:
-    """Datastores a service names in depends_on, links or its own values (URLs, hosts).
-
-    `names` maps each name a datastore answers to (service, container_name, hostname) to the service.
-    """
-    found = set()
-    dep = get(svc, "depends_on")
-    if isinstance(dep, MappingNode):
-        found |= {k.value for k, _ in dep.value if isinstance(k, ScalarNode)}
-    elif dep is not None:
-        found |= {getattr(i, "value", "") for i in dep.value}
-    for link in getattr(get(svc, "links"), "value", []) or []:
-        found.add((getattr(link, "value", "") or "").split(":")[0])
-    words = set()
-    for node in walk(svc):
-        if isinstance(node, ScalarNode):
-            words |= set(re.split(r"[^A-Za-z0-9_.-]+", node.value))
-    return {names[n] for n in (found | words) if n in names}
-
-
-def _hidden_config(doc, svc, ctx) -> bool:
-    """Settings fixer cannot read (env_file, mounted config files, configs) may name a datastore."""
-    if lookup(doc, svc, "env_file", ctx) is not None or lookup(doc, svc, "configs", ctx) is not None:
-        return True
-    vols = lookup(doc, svc, "volumes", ctx)
-    return any(src.startswith((".", "/", "~", "$")) and src not in ("/var/run/docker.sock",)
-               for _, src, _, _ in volume_mounts(vols if vols is not UNKNOWN else None))
 
 
 class ComposeNetworks(Codemod):
@@ -56,8 +24,11 @@ class ComposeNetworks(Codemod):
         "reach the internet. fixer adds a `frontend` network and an `internal: true` `backend` "
         "network: datastores (postgres, mysql, redis, mongo, ... by image) join backend only; "
         "other services join frontend (their route out and to each other) plus backend when "
-        "they talk to a datastore (depends_on, links, host names in their values) or read "
-        "settings fixer cannot see (env_file, mounted config files). Files that already design their networks are left alone.")
+        "they talk to a datastore (depends_on, links, hosts in their environment, env_file, "
+        "command or mounted nginx/Caddy/Prometheus/Grafana config), run their own code "
+        "(build:) or read settings fixer cannot see. Every pair the project's file sets show "
+        "talking stays reachable: a service an overlay's service talks to keeps `default`. "
+        "Files that already design their networks are left alone.")
     examples = [
         Example("compose.yaml",
                 "services:\n  web:\n    build: .\n    ports: [\"8000:8000\"]\n"
@@ -79,8 +50,11 @@ class ComposeNetworks(Codemod):
         if not svcs or not isinstance(root, MappingNode):
             return
         first = svcs[0][1].start_mark.line + 1
-        if overlay(doc, ctx):
-            yield Skip(doc.path, first, "overlay file: networks belong in the base file")
+        model = ctx.model
+        base = model.overlay_of(doc.path)
+        if overlay(doc, ctx) or base:
+            yield Skip(doc.path, first, f"overlay file{f' (merged onto {base})' if base else ''}: "
+                       "networks belong in the base file")
             return
         if top(doc, "networks") is not None:
             yield Skip(doc.path, first, "the file declares its own networks: an existing design is left as it is")
@@ -88,10 +62,9 @@ class ComposeNetworks(Codemod):
         if root.flow_style or top(doc, "services").flow_style:
             yield Skip(doc.path, first, "flow-style services: networks not added")
             return
-        stores, aliases, everyone = set(), {}, {}
+        stores = set()
         ignored = {name: suppress.why(doc, key.start_mark.line + 1, self.id) for name, key, _ in svcs}
         for name, key, svc in svcs:
-            everyone[name] = name
             if ignored[name]:
                 yield Skip(doc.path, key.start_mark.line + 1,
                            f"service {name}: {ignored[name]}; it stays on the default network")
@@ -110,46 +83,83 @@ class ComposeNetworks(Codemod):
                 return
             if is_datastore(doc, svc, ctx):
                 stores.add(name)
-                aliases[name] = name
-            for k in ("container_name", "hostname"):
-                alias = scalar(lookup(doc, svc, k, ctx))
-                if alias:
-                    everyone[alias] = name
-                    if name in stores:
-                        aliases[alias] = name
         if not stores or len(svcs) < 2:
             return
-        # a suppressed service stays on the default network: what it talks to, and what
-        # talks to it, stays there too
-        kept = {n for n in ignored if ignored[n]}
-        on_default = set(kept)
+        # the file's services in every file set it is run with; services of overlays keep
+        # the networks the overlay gives them (none: default)
+        sets = model.sets_of(doc.path)
+        views = [model.services(fs) for fs in sets]
+        mine = {name for name, _, _ in svcs if not ignored[name]}
+        for fs, view in zip(sets, views):
+            for other in fs.files[fs.files.index(doc.path) + 1:]:
+                for name, s in view.items():
+                    if other in s.files and name in mine and any(
+                            k in (model.files[other]["services"][name] or {}) for k in _KEYS):
+                        yield Skip(doc.path, first, f"{other} sets networks for service {name}; "
+                                   "networks not added")
+                        return
+        nets: dict[str, list[str]] = {}
         for name, key, svc in svcs:
-            if name in kept:
-                on_default |= _talks_to(doc, svc, everyone)
-                if _hidden_config(doc, svc, ctx):
-                    on_default |= set(everyone.values())
-            elif kept & _talks_to(doc, svc, everyone):
-                on_default.add(name)
-        edits, parts, first_edited = [], [], 0
-        for name, key, svc in svcs:
-            if name in kept:
+            if name not in mine:
                 continue
             if name in stores:
                 ports = lookup(doc, svc, "ports", ctx)
-                nets = ["backend", "frontend"] if ports not in (None, UNKNOWN) else ["backend"]
+                nets[name] = ["backend", "frontend"] if ports not in (None, UNKNOWN) else ["backend"]
             else:
-                talks = _talks_to(doc, svc, aliases) or _hidden_config(doc, svc, ctx)
-                nets = ["frontend", "backend"] if talks else ["frontend"]
-            if name in on_default:
-                nets.append("default")
+                talks = any((s := v.get(name)) and (s.reaches & stores or s.hidden or s.code or "configs" in s.data)
+                            for v in views)
+                nets[name] = ["frontend", "backend"] if talks else ["frontend"]
+        why_more: dict[str, str] = {}
+
+        def on(view, name) -> list[str]:
+            if name in nets:
+                return nets[name]
+            own = view[name].data.get("networks") if name in view else None
+            return list(own) if isinstance(own, (list, dict)) and own else ["default"]
+
+        def join(name, net, why):
+            if net not in nets[name]:
+                nets[name].append(net)
+                why_more.setdefault(name, why)
+
+        for fs, view in zip(sets, views):
+            for a, s in view.items():
+                pairs = [(a, b, s.evidence.get(b, "")) for b in s.reaches if b in view]
+                if a not in nets and (s.hidden or s.code):
+                    pairs += [(a, b, s.hidden or s.code) for b in nets if s.hidden or b in stores]
+                for x, y, ev in pairs:
+                    if set(on(view, x)) & set(on(view, y)):
+                        continue
+                    where = "" if fs.seen == "the file alone" else f" (run as {' + '.join(fs.files)}, {fs.seen})"
+                    why = f"{x} reaches {y} ({ev}){where}"
+                    if x in nets and y in nets:
+                        join(x if x in stores else y, on(view, y if x in stores else x)[0], why)
+                    elif x in nets:
+                        join(x, on(view, y)[0], why)
+                    elif y in nets:
+                        join(y, on(view, x)[0], why)
+        isolated = sorted(n for n in stores if n in nets and nets[n] == ["backend"])
+        if not isolated:
+            detail = "; ".join(f"{n}: {'+'.join(nets[n])}" + (f" because {why_more[n]}" if n in why_more else
+                                                           " (publishes ports)" if "frontend" in nets[n] else "")
+                               for n in sorted(stores) if n in nets)
+            yield Skip(doc.path, first, f"no datastore could be isolated on an internal network ({detail}); "
+                       "networks not added")
+            return
+        edits, parts, first_edited = [], [], 0
+        for name, key, svc in svcs:
+            if name not in nets:
+                continue
             if not first_edited:
                 first_edited = key.start_mark.line + 1
-            edits.append(doc.add_entry(svc, "networks", Flow(nets)))
-            parts.append(f"{name}: {'+'.join(nets)}")
-        if not parts:
-            return
+            edits.append(doc.add_entry(svc, "networks", Flow(nets[name])))
+            parts.append(f"{name}: {'+'.join(nets[name])}")
         edits.append(doc.add_entry(root, "networks", {"frontend": {}, "backend": {"internal": True}}))
-        yield Finding(doc.path, first_edited,
-                      f"all services share the default network; datastores {', '.join(sorted(stores))} "
-                      f"now sit on an internal network ({'; '.join(parts)})",
-                      edits, check="cis-docker:5.29")
+        msg = (f"all services share the default network; {', '.join(isolated)} now "
+               f"{'sits' if len(isolated) == 1 else 'sit'} only on the internal backend network")
+        exposed = sorted(set(stores) & set(nets) - set(isolated))
+        if exposed:
+            msg += f" ({', '.join(exposed)} also on {'/'.join(sorted({x for n in exposed for x in nets[n]} - {'backend'}))})"
+        if why_more:
+            msg += "; kept reachable: " + "; ".join(why_more[n] for n in sorted(why_more))
+        yield Finding(doc.path, first_edited, f"{msg} ({'; '.join(parts)})", edits, check="cis-docker:5.29")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.compose import UNKNOWN, lookup, service_skip, services
+from fixer.compose import UNKNOWN, each_service, lookup
 from yaml.nodes import SequenceNode
 
 from fixer.yamldoc import Flow, Raw, get, has_own, scalar
@@ -53,12 +53,11 @@ class ComposeNoNewPrivileges(Codemod):
     ]
 
     def fix(self, doc, ctx):
-        for name, key, svc in services(doc):
-            line = key.start_mark.line + 1
-            why = service_skip(doc, name, svc, ctx)
-            if why:
-                yield Skip(doc.path, line, why)
+        for t in each_service(doc, ctx, adds=("security_opt",), later=()):
+            if isinstance(t, Skip):
+                yield t
                 continue
+            name, svc, line = t.name, t.node, t.line
             opts = get(svc, "security_opt")
             if opts is None:
                 via = lookup(doc, svc, "security_opt", ctx)

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.compose import (append_all, env_pairs, image_of, is_true, lookup, overlay,
-                           remove_item, seq_values, service_skip, services, split_image, top,
+from fixer.compose import (append_all, env_pairs, image_of, is_true, lookup, overlay, remove_item,
+                           root_user, seq_values, service_skip, services, split_image, top,
                            volume_mounts)
 from fixer.text import Edit
 from fixer.yamldoc import Flow, get, get_pair, has_own, render_entry, scalar
@@ -107,6 +107,13 @@ class ComposePrivileged(Codemod):
             return
         base = _base(image_of(doc, svc, ctx))
         caps = PRIVILEGED_CAPS.get(base)
+        stack, root = ctx.model.stack(doc.path), root_user(doc, svc, ctx)
+        if caps is not None and (stack or root):
+            yield Skip(doc.path, line, f"service {name}: " + (
+                f"a Swarm stack ({stack}); docker stack deploy ignores privileged, so capabilities "
+                "in its place would change what runs" if stack else
+                f"runs as root on purpose (user: {root}); privileged mode left for a human to narrow"))
+            caps = None
         if caps is None or not has_own(svc, "privileged") or svc.flow_style:
             yield Finding(doc.path, line, f"service {name} runs privileged (every capability and host "
                           "device); replace it with the capabilities it needs", check="cis-docker:5.4")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.compose import (UNKNOWN, append_all, has_build, image_of, is_true, lookup,
-                           seq_values, service_family, service_skip, services, volume_mounts)
+from fixer.compose import (UNKNOWN, append_all, each_service, has_build, image_of, is_true, lookup,
+                           seq_values, service_family, volume_mounts)
 from fixer.yamldoc import Flow, get, has_own, walk
 from yaml.nodes import ScalarNode, SequenceNode
 
@@ -59,12 +59,11 @@ class ComposeReadOnly(Codemod):
     ]
 
     def fix(self, doc, ctx):
-        for name, key, svc in services(doc):
-            line = key.start_mark.line + 1
-            why = service_skip(doc, name, svc, ctx)
-            if why:
-                yield Skip(doc.path, line, why)
+        for t in each_service(doc, ctx, adds=("read_only", "tmpfs"), later=("read_only",)):
+            if isinstance(t, Skip):
+                yield t
                 continue
+            name, svc, line = t.name, t.node, t.line
             ro = lookup(doc, svc, "read_only", ctx)
             if ro is not None:
                 continue   # set either way: a choice made on purpose

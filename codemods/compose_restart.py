@@ -2,29 +2,74 @@
 from __future__ import annotations
 
 import re
+import shlex
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.compose import lookup, service_skip, services
-from fixer.yamldoc import get, scalar, walk
-from yaml.nodes import MappingNode, ScalarNode
+from fixer.compose import each_service, lookup, split_image
+from fixer.yamldoc import get
 
 # Services that run once and exit: a restart policy would loop them.
 _ONE_SHOT_NAME = re.compile(r"(^|[-_])(migrat\w*|init|setup|seed\w*|bootstrap|createbuckets|tests?|"
-                            r"upgrade|install\w*|build\w*|collectstatic|certbot|backup)($|[-_])", re.I)
+                            r"upgrade|install\w*|build\w*|collectstatic|certbot|backup|scan\w*)($|[-_])", re.I)
 _ONE_SHOT_CMD = re.compile(r"\b(migrate|db:migrate|db:setup|upgrade head|collectstatic|createbuckets|"
                            r"pytest|npm (ci|install|run build|test)|yarn (install|build|test))\b", re.I)
+# command-line tools that run to completion (an image or the command's first word);
+# `server`/`serve`/`daemon` as their first argument makes them long-running
+CLI_TOOLS = {"trivy", "grype", "syft", "snyk", "semgrep", "bandit", "checkov", "tfsec", "kube-bench",
+             "nuclei", "gitleaks", "trufflehog", "hadolint", "dependency-check", "zap-baseline.py",
+             "curl", "wget", "aws-cli", "awscli", "aws", "mc", "kubectl", "helm", "terraform", "flyway",
+             "liquibase", "migrate", "certbot", "git", "sqlmap", "k6", "locust", "newman", "ansible-playbook"}
+_SERVING = {"server", "serve", "daemon", "agent", "watch", "--watch", "-w"}
+# profiles of services started only on demand
+_ON_DEMAND = {"tools", "tool", "cli", "jobs", "job", "setup", "init", "migrate", "migration", "manual",
+              "scripts", "test", "tests", "scan", "scanner", "ops", "debug", "maintenance"}
 
 
-def _one_shot_names(doc) -> set[str]:
-    """Services others wait on with `condition: service_completed_successfully`."""
+def _waited_on(ctx, doc) -> set[str]:
+    """Services others wait on with `condition: service_completed_successfully`, in any
+    file set the file is run in."""
     out = set()
-    for _, _, svc in services(doc):
-        dep = get(svc, "depends_on") if svc is not None else None
-        if isinstance(dep, MappingNode):
-            for k, v in dep.value:
-                if scalar(get(v, "condition")) == "service_completed_successfully":
-                    out.add(k.value)
+    for fs in ctx.model.sets_of(doc.path):
+        for s in ctx.model.services(fs).values():
+            dep = s.data.get("depends_on")
+            for k, v in (dep.items() if isinstance(dep, dict) else []):
+                if isinstance(v, dict) and v.get("condition") == "service_completed_successfully":
+                    out.add(k)
     return out
+
+
+def _words(value) -> list[str]:
+    if isinstance(value, str):
+        try:
+            return shlex.split(value)
+        except ValueError:
+            return value.split()
+    return [str(w) for w in value] if isinstance(value, list) else []
+
+
+def one_shot(ctx, doc, name: str, waited: set[str]) -> str:
+    """Why a service runs once and exits ("" when it looks long-running)."""
+    if name == "sut":
+        return "`sut` is the test runner of an automated test file; its exit code is the result"
+    if name in waited:
+        return "others wait for it to complete (service_completed_successfully)"
+    if _ONE_SHOT_NAME.search(name):
+        return "its name says it is a job"
+    for s in ctx.model.service(doc.path, name):
+        prof = {str(p).lower() for p in s.data.get("profiles") or []}
+        if prof & _ON_DEMAND:
+            return f"it is started on demand (profiles: {', '.join(sorted(prof & _ON_DEMAND))})"
+        cmd = _words(s.data.get("entrypoint")) + _words(s.data.get("command"))
+        if _ONE_SHOT_CMD.search(" ".join(cmd)):
+            return "its command runs a one-off task"
+        image = str(s.data.get("image") or "")
+        tool = split_image(image)[0].rsplit("/", 1)[-1] if image else ""
+        first = cmd[0].rsplit("/", 1)[-1] if cmd else ""
+        args = cmd[1:] if first in CLI_TOOLS else cmd
+        for t in (tool, first):
+            if t in CLI_TOOLS and not (set(args[:1]) & _SERVING):
+                return f"it runs the command-line tool {t} to completion"
+    return ""
 
 
 class ComposeRestart(Codemod):
@@ -53,23 +98,20 @@ class ComposeRestart(Codemod):
     ]
 
     def fix(self, doc, ctx):
-        once = _one_shot_names(doc)
-        for name, key, svc in services(doc):
-            line = key.start_mark.line + 1
-            why = service_skip(doc, name, svc, ctx)
-            if why:
-                yield Skip(doc.path, line, why)
+        waited = _waited_on(ctx, doc)
+        for t in each_service(doc, ctx, adds=("restart",), later=("restart", "deploy.restart_policy")):
+            if isinstance(t, Skip):
+                yield t
                 continue
+            name, svc, line = t.name, t.node, t.line
             if lookup(doc, svc, "restart", ctx) is not None:
                 continue
             deploy = lookup(doc, svc, "deploy", ctx)
             if get(deploy, "restart_policy") is not None:
                 continue
-            cmd = " ".join(n.value for key_ in ("command", "entrypoint")
-                           for n in walk(get(svc, key_) or ScalarNode("tag:yaml.org,2002:str", ""))
-                           if isinstance(n, ScalarNode))
-            if name in once or _ONE_SHOT_NAME.search(name) or _ONE_SHOT_CMD.search(cmd):
-                yield Skip(doc.path, line, f"service {name} looks like a one-shot job: no restart policy")
+            why = one_shot(ctx, doc, name, waited)
+            if why:
+                yield Skip(doc.path, line, f"service {name} looks like a one-shot job ({why}): no restart policy")
                 continue
             yield Finding(doc.path, line, f"service {name} has no restart policy",
                           [doc.add_entry(svc, "restart", "unless-stopped")], check=self.checks[0])

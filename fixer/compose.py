@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import posixpath
 import re
+from dataclasses import dataclass
 
-from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from .codemod import Skip
+from .project import SWARM_IGNORED
 from .yamldoc import YamlFile, get, has_own, items, scalar
 
 UNKNOWN = object()      # a lookup that goes through an `extends` fixer cannot read
@@ -26,7 +29,8 @@ FAMILIES = {
     "elasticsearch": "elasticsearch", "opensearch": "elasticsearch",
     "cassandra": "cassandra", "couchdb": "couchdb", "influxdb": "influxdb",
     "clickhouse-server": "clickhouse", "clickhouse": "clickhouse",
-    "kafka": "kafka", "zookeeper": "zookeeper", "mssql-server": "mssql", "neo4j": "neo4j",
+    "kafka": "kafka", "zookeeper": "zookeeper", "mssql-server": "mssql", "azure-sql-edge": "mssql",
+    "neo4j": "neo4j",
     "nginx": "nginx", "nginx-unprivileged": "nginx-unprivileged", "httpd": "httpd",
     "traefik": "traefik", "caddy": "caddy",
 }
@@ -341,3 +345,58 @@ def remove_item(doc, mapping, key: str, seq, item):
         return None
     last = doc.last_line(item)
     return doc.replace(doc.line_start(first), doc.line_end(last), "")
+
+
+@dataclass(slots=True)
+class Target:
+    """A service a compose codemod may fix."""
+
+    name: str
+    key: Node               # the service's key in `services:`
+    node: MappingNode
+    line: int
+
+
+def each_service(doc, ctx, adds: tuple[str, ...] = (), later: tuple[str, ...] | None = None,
+                 base_only: bool = True):
+    """The services of a compose file a codemod may fix, or a Skip with the reason.
+
+    Left alone: what `service_skip` names; on a Swarm stack, a service when the codemod
+    `adds` keys `docker stack deploy` ignores; with `base_only`, a service an earlier file
+    of its project defines (the fix belongs there) or one a later overlay sets one of the
+    `later` keys for (default: `adds`), since the overlay's value wins.
+    """
+    model = getattr(ctx, "model", None) if ctx is not None else None
+    ignored = [k for k in adds if k in SWARM_IGNORED]
+    stack = model.stack(doc.path) if model is not None and ignored else None
+    for name, key, svc in services(doc):
+        line = key.start_mark.line + 1
+        why = service_skip(doc, name, svc, ctx)
+        if why:
+            yield Skip(doc.path, line, why)
+            continue
+        if stack:
+            yield Skip(doc.path, line, f"service {name}: a Swarm stack ({stack}); docker stack deploy "
+                       f"ignores {', '.join(ignored)}")
+            continue
+        if model is not None and base_only:
+            base = model.base_of(doc.path, name)
+            if base:
+                yield Skip(doc.path, line, f"service {name} is defined in {base}, which this file overlays: "
+                           "the fix goes there")
+                continue
+            over = model.set_later(doc.path, name, adds if later is None else later)
+            if over:
+                yield Skip(doc.path, line, f"service {name}: {over[0]} sets {over[1]} for it and wins "
+                           "over this file")
+                continue
+        yield Target(name, key, svc, line)
+
+
+def root_user(doc, svc, ctx=None) -> str | None:
+    """The `user:` value when a service runs as root on purpose (`root`, `0`, `0:0`)."""
+    node = lookup(doc, svc, "user", ctx)
+    user = scalar(node) if node is not None and node is not UNKNOWN else None
+    if user is None or interpolated(user):
+        return None
+    return user if user.split(":")[0].strip() in ("0", "root") else None

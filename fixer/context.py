@@ -37,6 +37,15 @@ class Context:
         self.notes.setdefault(codemod.id, []).append(text)
 
     @property
+    def model(self):
+        """The repository model (fixer/project.py): compose projects, Swarm stacks, who
+        talks to whom. Built on first use, once per run."""
+        if "model" not in self.shared:
+            from .project import build
+            self.shared["model"] = build(self)
+        return self.shared["model"]
+
+    @property
     def offline(self) -> bool:
         return self.settings.offline
 

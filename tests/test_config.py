@@ -19,7 +19,7 @@ BAD = [
     (".fixer.toml", "skip = [\"compose-restrat\"]\n", "skip: unknown codemod 'compose-restrat'"),
     (".fixer.toml", "only = \"compose-restart, nope\"\n", "only: unknown codemod 'nope'"),
     (".fixer.toml", "[codemod.compose-resource-limits]\nmemroy = \"1G\"\n",
-     "[codemod.compose-resource-limits] memroy: unknown key (known: cpus, memory, safety)"),
+     "[codemod.compose-resource-limits] memroy: unknown key (known: cpus, heavyweight, memory, safety)"),
     (".fixer.toml", "[codemod.compose-resource-limits]\ncpus = \"lots\"\n",
      "[codemod.compose-resource-limits] cpus: \"lots\" is not a number of CPUs"),
     ("pyproject.toml", "[tool.fixer.codemod.compose-resource-limits]\nmemory = \"lots\"\n",

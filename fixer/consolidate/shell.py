@@ -68,7 +68,7 @@ def commands(text: str, path: str = "", kind: str = ""):
     for start, end in regions(text, path, kind):
         if not CMD.search(text, start, end):
             continue
-        for cmd in sh.parse(_mask(text[start:end], path, kind), start).commands:
+        for cmd in sh.parse(mask(text[start:end], path, kind), start).commands:
             yield from _build(text, cmd)
 
 
@@ -128,18 +128,19 @@ def _build(text: str, cmd: sh.Command):
     yield c
 
 
-def regions(text: str, path: str, kind: str) -> list[tuple[int, int]]:
+def regions(text: str, path: str, kind: str, pattern: re.Pattern = CMD) -> list[tuple[int, int]]:
     """Spans of `text` that are shell: all of a script, recipe lines of a Makefile or
-    justfile, `run:` values of a workflow, string scalars of other YAML files (CI scripts)."""
+    justfile, `run:` values of a workflow, string scalars of other YAML files (CI scripts);
+    of YAML, only the scalars where `pattern` (default: a build command) occurs."""
     low = posixpath.basename(path).lower()
     if kind in (disc.WORKFLOW, disc.YAML):
-        return _yaml_regions(text, path, kind == disc.WORKFLOW)
+        return _yaml_regions(text, path, kind == disc.WORKFLOW, pattern)
     if low in ("makefile", "gnumakefile", "justfile") or low.endswith(".mk"):
         return _recipe_regions(text, low == "justfile")
     return [(0, len(text))]
 
 
-def _yaml_regions(text: str, path: str, run_only: bool) -> list[tuple[int, int]]:
+def _yaml_regions(text: str, path: str, run_only: bool, pattern: re.Pattern = CMD) -> list[tuple[int, int]]:
     """String scalars (of a workflow: `run:` values) that hold a build command."""
     try:
         docs = compose_all(text, path)
@@ -153,7 +154,7 @@ def _yaml_regions(text: str, path: str, run_only: bool) -> list[tuple[int, int]]
         else:
             nodes = list(walk(doc))
         for node in nodes:
-            if not isinstance(node, ScalarNode) or not CMD.search(node.value):
+            if not isinstance(node, ScalarNode) or not pattern.search(node.value):
                 continue
             s, e = node.start_mark.index, node.end_mark.index
             if node.style in ("|", ">"):
@@ -183,7 +184,7 @@ def _recipe_regions(text: str, just: bool) -> list[tuple[int, int]]:
     return out
 
 
-def _mask(text: str, path: str, kind: str) -> str:
+def mask(text: str, path: str, kind: str) -> str:
     """Template expressions the shell never sees (`${{ }}`, make's `$(...)`, just's `{{ }}`)
     become letters of the same length, so the shell parser reads them as part of a word;
     a recipe's leading `@`, `-`, `+` become spaces."""
