@@ -400,6 +400,7 @@ def check(
         allow_parse_errors = allow_parse_errors or bool(settings.get("allow-parse-errors"))
         if targets is not None:
             settings.only, settings.skip = [c.id for c in _codemods_for(root, targets, settings)], []
+            settings.extra["focus"] = frozenset(targets)
             if not settings.only:   # no codemod fixes these kinds of files
                 _check_text(runner.Result([], [], []), output) if fmt == "text" else None
                 raise typer.Exit(0)

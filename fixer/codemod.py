@@ -103,7 +103,7 @@ class Codemod:
 
     def run(self, ctx: "Context") -> Iterable[Finding | Skip]:
         """Whole-repository entry point; by default calls fix() per file."""
-        for doc in ctx.documents(self.targets or self.kinds, wants=self.wants):
+        for doc in ctx.documents(self.targets or self.kinds, wants=self.wants, focus=True):
             yield from ctx.guard(self, doc, self.fix)
 
     def fix(self, doc, ctx: "Context") -> Iterable[Finding | Skip]:

@@ -53,14 +53,20 @@ class Context:
         """False for a file that failed to parse earlier in the run."""
         return path not in self.bad_files
 
+    def in_focus(self, path: str) -> bool:
+        """False for a file outside the paths the run was asked about (`fixer check FILE…`,
+        as pre-commit calls it): such files are read for context, never fixed."""
+        focus = self.settings.get("focus")
+        return focus is None or path in focus
+
     def documents(self, kinds: Iterable[str], needles: tuple[str, ...] = (),
-                  wants: Callable[[str], bool] | None = None) -> Iterable[TextFile]:
+                  wants: Callable[[str], bool] | None = None, focus: bool = False) -> Iterable[TextFile]:
         """Documents of these kinds; with needles, only those whose text holds one
         of them, with wants, only those whose text it accepts (cheap filters before
-        any parsing)."""
+        any parsing); with focus, only the files the run is about."""
         paths = []
         for path in self.ws.paths(kinds):
-            if path in self.bad_files:
+            if path in self.bad_files or (focus and not self.in_focus(path)):
                 continue
             if needles or wants:
                 text = self.ws.files[path].text or ""

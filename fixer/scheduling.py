@@ -105,7 +105,8 @@ class FileByFile:
         css = [ChangeSet(cm) for cm in group]
         units: dict[str, list[str]] = {}
         for path in self.ws.paths({k for cm in group for k in cm.targets or cm.kinds}):
-            units.setdefault(self.ws.unit(path), []).append(path)
+            if self.ctx.in_focus(path):
+                units.setdefault(self.ws.unit(path), []).append(path)
         # within a chunk codemod after codemod (their outputs are then parsed for validation
         # in one round trip), chunk after chunk; a chunk's parses fit in the caches
         chunks = chunked(units, buildkit.BATCH)

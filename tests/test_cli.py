@@ -322,3 +322,21 @@ def test_no_color_and_help_metavars(repo):
         text = invoke(command, "--help").output
         assert "<bool>" not in text and "<str>" not in text and "<path>" not in text, text
         assert "Example: fixer " in text, command
+
+
+def test_file_mode_fixes_only_the_given_files(tmp_path):
+    """`fixer check FILE…` (pre-commit) runs the codemods on those files only: the others
+    are read for context, never fixed, so a staged file costs the same in any repository."""
+    from fixer import config, runner
+
+    files = {f"svc{i}/Dockerfile": DOCKERFILE for i in range(12)}
+    files.update({f"stack{i}/compose.yaml": COMPOSE for i in range(12)})
+    write_tree(tmp_path, files)
+    s = config.load(tmp_path)
+    s.only = ["compose-no-new-privileges", "dockerfile-maintainer"]
+    everything = runner.plan(tmp_path, s)
+    assert len({p for cs in everything.changesets for p in cs.changes}) == 24
+    s.extra["focus"] = frozenset({"svc3/Dockerfile", "stack7/compose.yaml"})
+    focused = runner.plan(tmp_path, s)
+    assert {p for cs in focused.changesets for p in cs.changes} == {"svc3/Dockerfile", "stack7/compose.yaml"}
+    assert {f.path for cs in focused.changesets for f in cs.findings} == {"svc3/Dockerfile", "stack7/compose.yaml"}
