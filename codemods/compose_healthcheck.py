@@ -34,7 +34,8 @@ def _healthy(doc, svc, ctx) -> bool | None:
 class ComposeHealthcheck(Codemod):
     id = "compose-healthcheck"
     title = "Add health checks to well-known services and wait for them"
-    kinds = ("compose",)
+    kinds = ("compose", "dockerfile")   # Dockerfiles are read to follow wrappers
+    targets = ("compose",)
     severity = "low"
     checks = ("cis-docker:5.26",)
     order = 250

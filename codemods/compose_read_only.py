@@ -22,7 +22,8 @@ _WRITERS = re.compile(r"\bcelery\b.*\bbeat\b|\bcollectstatic\b|\bnpm\s+run\s+dev
 class ComposeReadOnly(Codemod):
     id = "compose-read-only"
     title = "Make the root filesystem of compose services read-only"
-    kinds = ("compose",)
+    kinds = ("compose", "dockerfile")   # Dockerfiles are read to follow wrappers
+    targets = ("compose",)
     severity = "medium"
     checks = ("cis-docker:5.12",)
     order = 230

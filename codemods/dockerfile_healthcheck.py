@@ -150,7 +150,7 @@ def _may_provide(doc, ins, tool: str) -> str:
 class DockerfileHealthcheck(Codemod):
     id = "dockerfile-healthcheck"
     title = "Add a HEALTHCHECK that the image can run"
-    kinds = ("dockerfile", "compose", "k8s")        # compose/k8s files are read, never changed
+    kinds = ("dockerfile", "compose", "k8s", "python")   # all but Dockerfiles are read, never changed
     targets = ("dockerfile",)
     severity = "low"
     checks = ("checkov:CKV_DOCKER_2",)

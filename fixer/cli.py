@@ -295,7 +295,7 @@ def explain(codemod_id: str = typer.Argument(..., metavar="ID|IMAGE",
                                              help="Codemod id (see `fixer rules`) or an image reference.")) -> None:
     """Print a codemod's rationale and an example before/after, or what fixer knows about an image.
 
-    Examples: fixer explain compose-cap-drop; fixer explain postgres:16
+    Example: fixer explain compose-cap-drop (or an image: fixer explain postgres:16)
     """
     from . import imagedb
     from .report import unified
