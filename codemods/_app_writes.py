@@ -50,7 +50,7 @@ def app_writes(doc, stage, ctx) -> Writes:
                         if not w.startswith("-") and "$" not in w:
                             p = w if w.startswith("/") else posixpath.join(workdir or "/", w)
                             p = posixpath.normpath(p)
-                            if workdir and (p == workdir or p.startswith(workdir + "/")):
+                            if workdir and p.startswith(workdir + "/"):     # a data dir, not WORKDIR itself
                                 out.dirs.append(p)
     out.dirs = list(dict.fromkeys(out.dirs))
     return out

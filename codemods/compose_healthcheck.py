@@ -6,7 +6,7 @@ import re
 from fixer import suppress
 from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer import imagedb
-from fixer.compose import UNKNOWN, expand, has_build, image_of, lookup, major, service_skip, services
+from fixer.compose import UNKNOWN, env_pairs, expand, has_build, image_of, lookup, major, service_skip, services
 from fixer.yamldoc import Flow, Raw, get, get_pair, has_own, render_flow, render_scalar, render_value_lines, scalar
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
@@ -84,6 +84,15 @@ class ComposeHealthcheck(Codemod):
             if facts is None or not facts.health:
                 continue
             fam = facts.name
+            env = {k if isinstance(k, str) else scalar(k) for k, *_ in env_pairs(lookup(doc, svc, "environment", ctx))}
+            if facts.health_unless.startswith("env:") and facts.health_unless[4:] in env:
+                yield Skip(doc.path, line, f"service {name} sets {facts.health_unless[4:]}: the {fam} "
+                           "health command does not fit one role of a split deployment")
+                continue
+            if facts.health_requires_env and facts.health_requires_env not in env:
+                yield Skip(doc.path, line, f"service {name}: the {fam} health command needs "
+                           f"{facts.health_requires_env} set on the service")
+                continue
             if facts.health_unless == "password" and _PASSWORD.search(doc.span(svc)):
                 yield Skip(doc.path, line, f"service {name}: {fam} may require a password; "
                            "a ping health check would fail")

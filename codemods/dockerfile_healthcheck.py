@@ -210,14 +210,14 @@ class DockerfileHealthcheck(Codemod):
         base = built.base if built.wrapper and built.base.ports else None   # runs a known server
         if base is None and not any(s.find("CMD") or s.find("ENTRYPOINT") for s in stage_chain(doc, st)):
             return   # a base image for others, not a service
-        if base is not None and base.health:
+        if base is not None and base.health and not base.health_requires_env:
             yield from self._insert(doc, st, line, _dockerfile_health(base.health), f"{base.name}'s own check")
             return
         found = ports(doc, st) or (list(base.ports) if base else [])
         if not found:
             what = " ".join(built.command)
-            yield Skip(doc.path, line, f"no port exposed (EXPOSE) and its command ({what}) is not a known "
-                       "server: it does not serve, nothing to probe")
+            yield Skip(doc.path, line, f"no port exposed (EXPOSE) and its command ({what or 'none'}) is not a "
+                       "server fixer knows: nothing known to probe")
             return
         port = found[0]
         have, known = tools_of(doc, st)

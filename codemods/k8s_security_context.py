@@ -220,7 +220,7 @@ class K8sSecurityContext(Codemod):
                         skips.append((sc_pair[0].start_mark.line + 1, f"{w.label()} {c.label()} runs "
                                       "as root on purpose; its capabilities are left as they are"))
                     if has_own(sc, "allowPrivilegeEscalation"):
-                        want.pop("allowPrivilegeEscalation")
+                        want.pop("allowPrivilegeEscalation", None)
                     if has_own(sc, "readOnlyRootFilesystem") or not self._tmp_ok(doc, c, spec):
                         want.pop("readOnlyRootFilesystem", None)
                     caps = get(sc, "capabilities")
@@ -385,8 +385,8 @@ def _pair(node, key):
 
 def _annot_seccomp(w) -> bool:
     ann = get(get(w.node, "metadata"), "annotations")
-    return any(isinstance(k, ScalarNode) and "seccomp" in k.value
-               for k, _ in getattr(ann, "value", []) or [])
+    return isinstance(ann, MappingNode) and any(isinstance(k, ScalarNode) and "seccomp" in k.value
+                                                for k, _ in ann.value)
 
 
 def _mounts_tmp(c) -> bool:

@@ -31,6 +31,7 @@ class ImageFacts:
     health: tuple[str, ...] | None = None
     health_min_major: int = 0
     health_unless: str = ""
+    health_requires_env: str = ""             # the health command needs this variable set
     tools: frozenset[str] | None = None
     named_users: dict[str, str] = field(default_factory=dict)
     weight: str = ""
@@ -123,6 +124,7 @@ def _facts(name: str, e: dict, ref: str) -> ImageFacts:
         caps=dict(caps) if caps is not None else None, ports=tuple(e.get("ports", ())),
         serves=e.get("serves"), health=tuple(e["health"]) if "health" in e else None,
         health_min_major=e.get("health_min_major", 0), health_unless=e.get("health_unless", ""),
+        health_requires_env=e.get("health_requires_env", ""),
         tools=frozenset(e["tools"]) if "tools" in e else None, named_users=dict(e.get("named_users", {})),
         weight=e.get("weight", ""), datastore=e.get("datastore", False), sources=(e["source"],))
 

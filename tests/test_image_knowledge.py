@@ -23,7 +23,7 @@ def _findings(result) -> list[str]:
 
 def test_every_entry_names_its_source_and_known_fields():
     allowed = {"names", "user", "uid", "drops_to", "writable", "data", "caps", "ports", "serves", "health",
-               "health_min_major", "health_unless", "tools", "weight", "datastore", "source", "named_users"}
+               "health_min_major", "health_unless", "health_requires_env", "tools", "weight", "datastore", "source", "named_users"}
     weights = {"", "database", "jvm", "gpu-llm", "browser", "notebook"}
     seen: set[str] = set()
     for f in sorted(imagedb.DATA.glob("*.toml")):
@@ -52,6 +52,7 @@ def test_lookup_by_name_family_and_variant():
     assert n8n.user == "node" and n8n.numeric_uid is None
     assert imagedb.lookup("minio/minio").health == ("CMD", "mc", "ready", "local")
     assert "temporal operator cluster health" in " ".join(imagedb.lookup("temporalio/auto-setup:1.24").health)
+    assert imagedb.lookup("temporalio/server:1.24").health is None     # one role of several: no frontend
     assert imagedb.lookup("ollama/ollama").weight == "gpu-llm"
     assert imagedb.lookup("example/app:1") is None
     assert imagedb.lookup("{{ .Values.image }}") is None
@@ -193,7 +194,7 @@ def test_cli_images_get_no_probe(tmp_path):
     result = fix(tmp_path, only=["dockerfile-healthcheck"], offline=True)
     assert "HEALTHCHECK" not in (tmp_path / "autogpt/Dockerfile").read_text()
     assert "HEALTHCHECK" not in (tmp_path / "aider/Dockerfile").read_text()
-    assert sum("(python -m autogpt) is not a known server" in s or "(aider) is not a known server" in s
+    assert sum("(python -m autogpt) is not a server fixer knows" in s or "(aider) is not a server fixer knows" in s
                for s in _skips(result)) == 2
 
 
@@ -302,3 +303,20 @@ def test_user_reads_only_need_no_chown(tmp_path):
     fix(tmp_path, only=["dockerfile-user"], offline=True)
     text = (tmp_path / "Dockerfile").read_text()
     assert "USER 10001:10001" in text and "chown" not in text
+
+
+def test_temporal_health_only_for_a_single_server_with_its_address(tmp_path):
+    write_tree(tmp_path, {"compose.yaml": (
+        "services:\n"
+        "  temporal:\n    image: temporalio/auto-setup:1.29.1\n    environment:\n      - TEMPORAL_ADDRESS=temporal:7233\n"
+        "  history:\n    image: temporalio/auto-setup:1.29.1\n    environment:\n      - SERVICES=history\n"
+        "      - TEMPORAL_ADDRESS=nginx:7233\n"
+        "  bare:\n    image: temporalio/auto-setup:1.29.1\n"
+        "  matching:\n    image: temporalio/server:1.29.1\n    depends_on: [history]\n")})
+    result = fix(tmp_path, only=["compose-healthcheck"], offline=True)
+    svcs = yaml.safe_load((tmp_path / "compose.yaml").read_text())["services"]
+    assert svcs["temporal"]["healthcheck"]["test"] == ["CMD-SHELL", "temporal operator cluster health | grep -q SERVING"]
+    assert all("healthcheck" not in svcs[n] for n in ("history", "bare", "matching"))
+    assert svcs["matching"]["depends_on"] == ["history"]
+    skips = "\n".join(_skips(result))
+    assert "service history sets SERVICES" in skips and "service bare: the temporal-auto-setup health command needs" in skips
