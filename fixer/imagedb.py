@@ -164,6 +164,8 @@ def lookup(ref: str | None) -> ImageFacts | None:
         facts = ImageFacts(name=var["name"], ref=ref)
     else:
         facts = _facts(name, _load()[0][name], ref)
+    if facts.tools is not None and "alpine" in tag and name not in ("alpine", "busybox"):
+        facts = replace(facts, tools=None)   # `tools` describe the default (Debian) variant
     if var is not None:
         # a publisher's rebuild has its own entrypoint and tools: the base's health command
         # and probe tools are not known to be there

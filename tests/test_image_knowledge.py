@@ -320,3 +320,22 @@ def test_temporal_health_only_for_a_single_server_with_its_address(tmp_path):
     assert svcs["matching"]["depends_on"] == ["history"]
     skips = "\n".join(_skips(result))
     assert "service history sets SERVICES" in skips and "service bare: the temporal-auto-setup health command needs" in skips
+
+
+def test_ingress_controller_that_already_sets_privilege_escalation(tmp_path):
+    write_tree(tmp_path, {"ingress.yaml": INGRESS.replace(
+        "            runAsUser: 101\n", "            runAsUser: 101\n            allowPrivilegeEscalation: true\n"),
+        "annotated.yaml": _deploy("        - name: c\n          image: grafana/loki:3.0.0\n").replace(
+            "      labels: {app: d}\n    spec:", "      labels: {app: d}\n      annotations: none\n    spec:")})
+    result = fix(tmp_path, only=["k8s-security-context"], offline=True)
+    assert not result.errors
+    sc = _pod(tmp_path, "ingress.yaml")["containers"][0]["securityContext"]
+    assert sc["allowPrivilegeEscalation"] is True and sc["capabilities"]["add"] == ["NET_BIND_SERVICE"]
+    assert _pod(tmp_path, "annotated.yaml")["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+def test_alpine_wrapper_is_probed_with_busybox(tmp_path):
+    write_tree(tmp_path, {"Dockerfile": "FROM nginx:1.27-alpine\nCOPY conf /etc/nginx/conf.d/default.conf\n"})
+    fix(tmp_path, only=["dockerfile-healthcheck"], offline=True)
+    text = (tmp_path / "Dockerfile").read_text()
+    assert 'CMD ["sh", "-c", "nc -w 3 127.0.0.1 80 </dev/null"]' in text and "bash" not in text
