@@ -103,7 +103,8 @@ class ComposeHealthcheck(Codemod):
                 continue
             test = Flow([Raw(render_scalar(t)) for t in facts.health])
             yield Finding(doc.path, line, f"service {name} ({fam}) has no health check",
-                          [doc.add_entry(svc, "healthcheck", {"test": test, **TIMING})],
+                          [doc.add_entry(svc, "healthcheck", {"test": test, **TIMING, **(
+                              {"start_period": facts.health_start_period} if facts.health_start_period else {})})],
                           check="cis-docker:5.26")
             # a suppressed service gets no health check: nothing may wait for one
             healthy[name] = not suppress.why(doc, line, self.id)

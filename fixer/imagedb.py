@@ -32,6 +32,7 @@ class ImageFacts:
     health_min_major: int = 0
     health_unless: str = ""
     health_requires_env: str = ""             # the health command needs this variable set
+    health_start_period: str = ""             # longer than the default when start-up is slow
     tools: frozenset[str] | None = None
     named_users: dict[str, str] = field(default_factory=dict)
     weight: str = ""
@@ -125,6 +126,7 @@ def _facts(name: str, e: dict, ref: str) -> ImageFacts:
         serves=e.get("serves"), health=tuple(e["health"]) if "health" in e else None,
         health_min_major=e.get("health_min_major", 0), health_unless=e.get("health_unless", ""),
         health_requires_env=e.get("health_requires_env", ""),
+        health_start_period=e.get("health_start_period", ""),
         tools=frozenset(e["tools"]) if "tools" in e else None, named_users=dict(e.get("named_users", {})),
         weight=e.get("weight", ""), datastore=e.get("datastore", False), sources=(e["source"],))
 

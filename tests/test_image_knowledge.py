@@ -23,7 +23,7 @@ def _findings(result) -> list[str]:
 
 def test_every_entry_names_its_source_and_known_fields():
     allowed = {"names", "user", "uid", "drops_to", "writable", "data", "caps", "ports", "serves", "health",
-               "health_min_major", "health_unless", "health_requires_env", "tools", "weight", "datastore", "source", "named_users"}
+               "health_min_major", "health_unless", "health_requires_env", "health_start_period", "tools", "weight", "datastore", "source", "named_users"}
     weights = {"", "database", "jvm", "gpu-llm", "browser", "notebook"}
     seen: set[str] = set()
     for f in sorted(imagedb.DATA.glob("*.toml")):
@@ -316,6 +316,7 @@ def test_temporal_health_only_for_a_single_server_with_its_address(tmp_path):
     result = fix(tmp_path, only=["compose-healthcheck"], offline=True)
     svcs = yaml.safe_load((tmp_path / "compose.yaml").read_text())["services"]
     assert svcs["temporal"]["healthcheck"]["test"] == ["CMD-SHELL", "temporal operator cluster health | grep -q SERVING"]
+    assert svcs["temporal"]["healthcheck"]["start_period"] == "180s"
     assert all("healthcheck" not in svcs[n] for n in ("history", "bare", "matching"))
     assert svcs["matching"]["depends_on"] == ["history"]
     skips = "\n".join(_skips(result))
