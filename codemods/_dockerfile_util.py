@@ -128,9 +128,16 @@ def final_stages(doc, ctx=None) -> list:
 def compose_targets(ctx) -> set[str]:
     if "dockerfile-targets" in ctx.shared:
         return ctx.shared["dockerfile-targets"]
+    from fixer.compose import services
+
+    from ._image_facts import service_build     # reads parsed compose files
+
     names: set[str] = set()
     for doc in ctx.documents(("compose",)):
-        names |= {m.lower() for m in re.findall(r"^\s*target:\s*['\"]?([\w.-]+)", doc.text, re.M)}
+        for name, _, svc in services(doc):
+            sb = service_build(doc, svc, ctx, name) if svc is not None else None
+            if sb and sb.target:
+                names.add(sb.target.lower())
     ctx.shared["dockerfile-targets"] = names
     return names
 

@@ -2,44 +2,13 @@
 from __future__ import annotations
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.compose import (UNKNOWN, append_all, container_ports, dockerfile_user, has_build, image_of,
-                           each_service, is_true, lookup, non_root, root_user, seq_values,
-                           service_family)
+from fixer import imagedb
+from fixer.compose import (UNKNOWN, append_all, container_ports, each_service, expand, has_build,
+                           image_of, is_true, lookup, non_root, root_user, seq_values)
 from fixer.yamldoc import Flow, get, has_own
 from yaml.nodes import SequenceNode
 
-# Capabilities the official images need to start, and why.
-_ENTRYPOINT_ROOT = {
-    "CHOWN": "the entrypoint chowns the data directory to the service user",
-    "DAC_OVERRIDE": "the entrypoint reads and fixes files it does not own yet",
-    "FOWNER": "the entrypoint chmods files owned by the service user",
-    "SETGID": "the entrypoint drops to the service user (gosu/su-exec)",
-    "SETUID": "the entrypoint drops to the service user (gosu/su-exec)",
-}
-CAPS: dict[str, dict[str, str]] = {
-    "postgres": _ENTRYPOINT_ROOT,
-    "mysql": _ENTRYPOINT_ROOT,
-    "mariadb": _ENTRYPOINT_ROOT,
-    "mongo": _ENTRYPOINT_ROOT,
-    "rabbitmq": _ENTRYPOINT_ROOT,
-    "redis": {k: _ENTRYPOINT_ROOT[k] for k in ("CHOWN", "SETGID", "SETUID")},
-    "valkey": {k: _ENTRYPOINT_ROOT[k] for k in ("CHOWN", "SETGID", "SETUID")},
-    "nginx": {
-        "CHOWN": "the master process chowns its cache directories to the worker user",
-        "SETGID": "worker processes switch to the nginx group",
-        "SETUID": "worker processes switch to the nginx user",
-        "NET_BIND_SERVICE": "the master process listens on port 80/443",
-    },
-    "httpd": {
-        "SETGID": "child processes switch to www-data",
-        "SETUID": "child processes switch to www-data",
-        "NET_BIND_SERVICE": "httpd listens on port 80",
-    },
-    "traefik": {"NET_BIND_SERVICE": "entry points listen on ports 80/443"},
-    "caddy": {"NET_BIND_SERVICE": "caddy listens on ports 80/443"},
-    "nginx-unprivileged": {},
-    "memcached": {},
-}
+from ._image_facts import service_image
 
 # Keys that suggest a service needs more than no capabilities.
 _NEEDS_MORE = ("privileged", "devices", "sysctls", "network_mode", "pid", "ipc", "userns_mode")
@@ -59,8 +28,10 @@ class ComposeCapDrop(Codemod):
         "Containers start with 14 Linux capabilities (chown, setuid, net_raw, mknod, ...). "
         "An attacker inside a compromised container uses them to escalate. `cap_drop: [ALL]` "
         "removes them; `cap_add` gives back the few a well-known image needs to start (the "
-        "table with the reason for each lives in codemods/compose_cap_drop.py). Services "
-        "whose needs are unknown are skipped with the reason.")
+        "image knowledge base, fixer/data/images, names each with its reason; `fixer explain "
+        "IMAGE` shows them). An own build that only wraps such an image (`FROM postgres:16` "
+        "without a command of its own) gets the base image's. Services whose needs are "
+        "unknown are skipped with the reason.")
     examples = [
         Example("compose.yaml",
                 "services:\n  db:\n    image: postgres:16\n",
@@ -97,24 +68,32 @@ class ComposeCapDrop(Codemod):
             yield Skip(doc.path, line, f"service {name} runs as root on purpose (user: {root}): "
                        "cap_drop ALL would take capabilities it runs with (CHOWN, SETUID, ...)")
             return
-        fam = service_family(doc, svc, ctx)
         cap_add = lookup(doc, svc, "cap_add", ctx)
         if cap_add is UNKNOWN or (cap_add is not None and not isinstance(cap_add, SequenceNode)):
             yield Skip(doc.path, line, f"service {name}: cap_add cannot be read")
             return
         have = [c.upper().removeprefix("CAP_") for c in seq_values(cap_add)]
-        if fam in CAPS:
-            need = list(CAPS[fam])
-            user = lookup(doc, svc, "user", ctx)
-            if user is not None and non_root(getattr(user, "value", None)) and fam != "nginx":
+        user = lookup(doc, svc, "user", ctx)
+        uval = getattr(user, "value", None) if user is not UNKNOWN else None
+        built = service_image(doc, svc, ctx) if has_build(doc, svc, ctx) else None
+        if built is not None:
+            facts = built.base if built.wrapper and not built.own_user else None
+        else:
+            image = image_of(doc, svc, ctx)
+            facts = imagedb.lookup(expand(image)) if image and not has_build(doc, svc, ctx) else None
+        if facts is not None and facts.caps is not None:
+            need = list(facts.caps)
+            if non_root(uval) and facts.name != "nginx":
                 need = []   # already runs as its user: the entrypoint does not switch
         else:
-            user = lookup(doc, svc, "user", ctx)
-            uval = getattr(user, "value", None) if user is not UNKNOWN else None
-            if not non_root(uval) and has_build(doc, svc, ctx):
-                uval = dockerfile_user(doc, svc, ctx)
+            if not non_root(uval) and built is not None:
+                uval = built.own_user
+            if not non_root(uval) and facts is not None and facts.user and not facts.root:
+                uval = facts.user   # the image starts as a non-root user
             if not non_root(uval):
                 what = "own build" if has_build(doc, svc, ctx) else f"image {image_of(doc, svc, ctx)}"
+                if built is not None and built.base is not None and built.wrapper:
+                    what = f"own build on {built.base.name}"
                 yield Skip(doc.path, line,
                            f"service {name} ({what}) may run as root and need capabilities to start")
                 return

@@ -5,23 +5,14 @@ import re
 
 from fixer import suppress
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.compose import (UNKNOWN, each_service, image_of, lookup, major, service_family, services)
+from fixer import imagedb
+from fixer.compose import (UNKNOWN, each_service, env_pairs, expand, has_build, image_of, lookup, major,
+                           services)
 from fixer.yamldoc import Flow, Raw, get, get_pair, has_own, render_flow, render_scalar, render_value_lines, scalar
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-# Test commands by image family; `$$` keeps compose from interpolating the container's variable.
-TESTS = {
-    # -h 127.0.0.1: the temporary server of the first start listens on the socket only
-    "postgres": ["CMD-SHELL", 'pg_isready -h 127.0.0.1 -U "$${POSTGRES_USER:-postgres}"'],
-    "redis": ["CMD", "redis-cli", "ping"],
-    "valkey": ["CMD", "valkey-cli", "ping"],
-    "mysql": ["CMD-SHELL", "mysqladmin ping -h 127.0.0.1 --silent"],
-    "mariadb": ["CMD", "healthcheck.sh", "--connect", "--innodb_initialized"],
-    "mongo": ["CMD", "mongosh", "--quiet", "--eval", "db.adminCommand('ping')"],
-    "rabbitmq": ["CMD", "rabbitmq-diagnostics", "-q", "ping"],
-}
-# Oldest tag (major version) that ships the command.
-MIN_MAJOR = {"mariadb": 10, "mongo": 5}
+from ._image_facts import service_image
+
 # A password or a mounted config file (which may set one) makes an unauthenticated ping fail.
 _PASSWORD = re.compile(r"requirepass|REDIS_PASSWORD|VALKEY_PASSWORD|REDIS_ARGS|\.conf\b", re.I)
 TIMING = {"interval": "10s", "timeout": "5s", "retries": 5, "start_period": "30s"}
@@ -44,7 +35,8 @@ def _healthy(doc, svc, ctx) -> bool | None:
 class ComposeHealthcheck(Codemod):
     id = "compose-healthcheck"
     title = "Add health checks to well-known services and wait for them"
-    kinds = ("compose",)
+    kinds = ("compose", "dockerfile")   # Dockerfiles are read to follow wrappers
+    targets = ("compose",)
     severity = "low"
     safety = "evidenced"
     checks = ("cis-docker:5.26",)
@@ -53,9 +45,10 @@ class ComposeHealthcheck(Codemod):
     rationale = (
         "Without a health check `depends_on` only waits for a container to start, not for the "
         "database in it to accept connections, so dependents crash-loop on first start. fixer "
-        "adds the documented probe for postgres (pg_isready), redis (redis-cli ping), "
-        "mysql/mariadb, mongo and rabbitmq, and upgrades `depends_on` on such a service to "
-        "`condition: service_healthy`.")
+        "adds the health command the image knowledge base (fixer/data/images) names for the "
+        "image: postgres (pg_isready), redis (redis-cli ping), mysql/mariadb, mongo, "
+        "rabbitmq, minio (mc ready local), temporal (temporal operator cluster health), opa, "
+        "and upgrades `depends_on` on such a service to `condition: service_healthy`.")
     examples = [
         Example("compose.yaml",
                 "services:\n  app:\n    build: .\n    depends_on:\n      - cache\n"
@@ -82,20 +75,37 @@ class ComposeHealthcheck(Codemod):
             healthy[name] = state
             if state is not False or lookup(doc, svc, "healthcheck", ctx) is not None:
                 continue   # has one, disabled one on purpose, or cannot tell
-            fam = service_family(doc, svc, ctx)
-            if fam not in TESTS:
+            image = image_of(doc, svc, ctx)
+            if has_build(doc, svc, ctx):
+                built = service_image(doc, svc, ctx)     # a wrapper (FROM postgres:16) is its base
+                facts = built.base if built is not None and built.wrapper else None
+                image = built.base_ref if facts else None
+            else:
+                facts = imagedb.lookup(expand(image)) if image else None
+            if facts is None or not facts.health:
                 continue
-            if fam in ("redis", "valkey") and _PASSWORD.search(doc.span(svc)):
+            fam = facts.name
+            env = {k if isinstance(k, str) else scalar(k) for k, *_ in env_pairs(lookup(doc, svc, "environment", ctx))}
+            if facts.health_unless.startswith("env:") and facts.health_unless[4:] in env:
+                yield Skip(doc.path, line, f"service {name} sets {facts.health_unless[4:]}: the {fam} "
+                           "health command does not fit one role of a split deployment")
+                continue
+            if facts.health_requires_env and facts.health_requires_env not in env:
+                yield Skip(doc.path, line, f"service {name}: the {fam} health command needs "
+                           f"{facts.health_requires_env} set on the service")
+                continue
+            if facts.health_unless == "password" and _PASSWORD.search(doc.span(svc)):
                 yield Skip(doc.path, line, f"service {name}: {fam} may require a password; "
                            "a ping health check would fail")
                 continue
-            m = major(image_of(doc, svc, ctx))
-            if m is not None and m < MIN_MAJOR.get(fam, 0):
+            m = major(image)
+            if m is not None and m < facts.health_min_major:
                 yield Skip(doc.path, line, f"service {name}: {fam} {m} lacks the health check command")
                 continue
-            test = Flow([Raw(render_scalar(t)) for t in TESTS[fam]])
+            test = Flow([Raw(render_scalar(t)) for t in facts.health])
             yield Finding(doc.path, line, f"service {name} ({fam}) has no health check",
-                          [doc.add_entry(svc, "healthcheck", {"test": test, **TIMING})],
+                          [doc.add_entry(svc, "healthcheck", {"test": test, **TIMING, **(
+                              {"start_period": facts.health_start_period} if facts.health_start_period else {})})],
                           check="cis-docker:5.26")
             # a suppressed service gets no health check: nothing may wait for one
             healthy[name] = not suppress.why(doc, line, self.id)

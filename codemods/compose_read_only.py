@@ -4,25 +4,14 @@ from __future__ import annotations
 import re
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.compose import (UNKNOWN, append_all, each_service, has_build, image_of, is_true, lookup,
-                           seq_values, service_family, volume_mounts)
+from fixer import imagedb
+from fixer.compose import (UNKNOWN, append_all, each_service, expand, has_build, image_of, is_true, lookup,
+                           seq_values, volume_mounts)
 from fixer.yamldoc import Flow, get, has_own, walk
 from yaml.nodes import ScalarNode, SequenceNode
 
-# Paths well-known images write outside their data volume (the image declares VOLUME for data,
-# which stays writable under read_only).
-TMPFS = {
-    "nginx": ["/var/cache/nginx", "/var/run", "/tmp"],          # proxy/fastcgi caches, nginx.pid
-    "nginx-unprivileged": ["/var/cache/nginx", "/tmp"],        # pid file lives in /tmp
-    "postgres": ["/var/run/postgresql", "/tmp"],               # unix socket and lock file
-    "redis": ["/tmp"],
-    "valkey": ["/tmp"],
-    "memcached": ["/tmp"],
-    "mysql": ["/var/run/mysqld", "/tmp"],                      # socket, pid file, temp tables
-    "mariadb": ["/run/mysqld", "/tmp"],                        # socket, pid file, temp tables
-    "mongo": ["/tmp"],                                         # mongodb-27017.sock
-    "httpd": ["/usr/local/apache2/logs", "/tmp"],              # httpd.pid
-}
+from ._image_facts import service_image
+
 OWN_BUILD = ["/tmp"]
 # Mount targets that show the entrypoint rewrites files outside a volume.
 _TEMPLATES = ("/etc/nginx/templates",)
@@ -33,7 +22,8 @@ _WRITERS = re.compile(r"\bcelery\b.*\bbeat\b|\bcollectstatic\b|\bnpm\s+run\s+dev
 class ComposeReadOnly(Codemod):
     id = "compose-read-only"
     title = "Make the root filesystem of compose services read-only"
-    kinds = ("compose",)
+    kinds = ("compose", "dockerfile")   # Dockerfiles are read to follow wrappers
+    targets = ("compose",)
     severity = "medium"
     safety = "evidenced"
     checks = ("cis-docker:5.12",)
@@ -43,8 +33,10 @@ class ComposeReadOnly(Codemod):
         "A read-only root filesystem stops an attacker from dropping tools or changing "
         "binaries and configuration inside a running container. Well-known images get tmpfs "
         "mounts for the paths they write (nginx caches and pid, the postgres socket "
-        "directory, ...); own builds get /tmp. Data directories stay on their volumes. "
-        "Images fixer does not know are skipped.")
+        "directory, ...: the image knowledge base, fixer/data/images); own builds get /tmp, "
+        "and an own build that only wraps a known image (`FROM ollama/ollama`) gets that "
+        "image's decision. Data directories stay on their volumes. Images whose writable "
+        "paths fixer does not know are skipped.")
     examples = [
         Example("compose.yaml",
                 "services:\n  db:\n    image: postgres:16\n    volumes:\n      - pgdata:/var/lib/postgresql/data\n"
@@ -53,7 +45,7 @@ class ComposeReadOnly(Codemod):
                 "    read_only: true\n    tmpfs: [/var/run/postgresql, /tmp]\n"
                 "volumes:\n  pgdata:\n"),
         Example("compose.yaml",
-                "services:\n  app:\n    image: example/app:1\n", skip="is not in the table of known writable paths"),
+                "services:\n  app:\n    image: example/app:1\n", skip="its writable paths are unknown"),
         Example("compose.yaml",
                 "services:\n  web:\n    image: nginx\n    read_only: false\n"),
     ]
@@ -70,19 +62,9 @@ class ComposeReadOnly(Codemod):
             if is_true(lookup(doc, svc, "privileged", ctx)):
                 yield Skip(doc.path, line, f"service {name} is privileged: read-only root left alone")
                 continue
-            fam = service_family(doc, svc, ctx)
-            if fam in TMPFS and image_of(doc, svc, ctx):
-                paths = TMPFS[fam]
-            elif has_build(doc, svc, ctx):
-                paths = OWN_BUILD
-                cmd = " ".join(n.value for n in walk(get(svc, "command") or svc) if isinstance(n, ScalarNode)
-                               ) if get(svc, "command") is not None else ""
-                if _WRITERS.search(cmd):
-                    yield Skip(doc.path, line, f"service {name}: its command writes to the working directory")
-                    continue
-            else:
-                yield Skip(doc.path, line, f"service {name}: image {image_of(doc, svc, ctx)} is not in the "
-                           "table of known writable paths")
+            paths, why = self._paths(doc, ctx, name, svc)
+            if why:
+                yield Skip(doc.path, line, why)
                 continue
             vols = lookup(doc, svc, "volumes", ctx)
             targets = [t for *_, t, _ in volume_mounts(vols if vols is not UNKNOWN else None)]
@@ -109,3 +91,33 @@ class ComposeReadOnly(Codemod):
                           f"service {name} has a writable root filesystem"
                           + (f" (tmpfs: {', '.join(missing)})" if missing else ""),
                           edits, check="cis-docker:5.12")
+
+    @staticmethod
+    def _paths(doc, ctx, name, svc) -> tuple[list[str], str]:
+        """(tmpfs paths, "") for a service, or ([], the reason to leave it alone)."""
+        if has_build(doc, svc, ctx):
+            built = service_image(doc, svc, ctx)
+            base = built.base if built is not None else None
+            if base is not None and base.serves is not False:
+                if not built.wrapper:
+                    return [], (f"service {name} builds on {base.name} with a command of its own: "
+                                "what it writes is unknown")
+                return ComposeReadOnly._known(doc, ctx, name, svc, base, f"builds on {base.name}")
+            if built is not None and base is None and not built.command:
+                return [], (f"service {name} runs the program of its base image {built.base_ref}, "
+                            "whose writable paths are unknown")
+            cmd = " ".join(n.value for n in walk(get(svc, "command") or svc) if isinstance(n, ScalarNode)
+                           ) if get(svc, "command") is not None else ""
+            if _WRITERS.search(cmd):
+                return [], f"service {name}: its command writes to the working directory"
+            return OWN_BUILD, ""
+        image = image_of(doc, svc, ctx)
+        facts = imagedb.lookup(expand(image)) if image else None
+        return ComposeReadOnly._known(doc, ctx, name, svc, facts, f"image {image}")
+
+    @staticmethod
+    def _known(doc, ctx, name, svc, facts, what) -> tuple[list[str], str]:
+        if facts is None or facts.writable is None:
+            why = f"{facts.name}: its writable paths are unknown" if facts else "its writable paths are unknown"
+            return [], f"service {name} ({what}): {why}"
+        return list(facts.writable), ""

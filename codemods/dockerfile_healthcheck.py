@@ -5,17 +5,19 @@ import json
 import posixpath
 import re
 
-import yaml
-
-from fixer import images
+from fixer import images, shell
 from fixer.codemod import Codemod, Example, Finding, Skip
+from fixer.yamldoc import get
 
 from ._dockerfile_util import external_base, final_stages, insert_after, installed, stage_chain
+from ._health_evidence import health_path
+from ._image_facts import built_image, builders
 
 FLAGS = "--interval=30s --timeout=5s --start-period=30s --retries=3"
-_URL = re.compile(r"https?://(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(?::(\d+))?(/[^\s\"'\],]*)?")
-_ROUTE = re.compile(r"@app\.(?:get|route|api_route)\(\s*[\"'](/[\w/.-]*health[\w.-]*)[\"']")
 _VAR = re.compile(r"^\$\{?(\w+)\}?$")
+# compose commands that run a background worker, and words that mean a server runs too
+_WORKER = re.compile(r"\b(celery|rq|rqworker|dramatiq|arq|huey_consumer|qcluster)\b|\bworker\b|\bbeat\b")
+_SERVER = re.compile(r"\b(gunicorn|uvicorn|hypercorn|daphne|runserver|flower|serve|server)\b")
 # default ports of well-known server commands
 _SERVERS = [
     (re.compile(r"\b(gunicorn|uvicorn|hypercorn|waitress-serve)\b"), 8000),
@@ -71,71 +73,6 @@ def ports(doc, stage) -> list[int]:
     return []
 
 
-def health_path(doc, ctx, port: int) -> tuple[str, int] | None:
-    """(path, port) of an HTTP health endpoint the repository shows for this image."""
-    idx = _health_index(ctx)
-    found = idx["compose"].get(posixpath.normpath(doc.path))
-    if found:
-        return found
-    if port in idx["k8s"]:
-        return idx["k8s"][port], port
-    here = posixpath.dirname(doc.path)
-    for path, route in idx["python"]:
-        if not here or path.startswith(here + "/"):
-            return route, port
-    return None
-
-
-def _health_index(ctx) -> dict:
-    """Health endpoints the repository shows, gathered once per run."""
-    if "health-index" in ctx.shared:
-        return ctx.shared["health-index"]
-    compose: dict[str, tuple[str, int]] = {}
-    for comp in ctx.documents(("compose",)):
-        if "healthcheck" not in comp.text:
-            continue
-        try:
-            data = yaml.safe_load(comp.text)
-        except yaml.YAMLError:
-            continue
-        services = data.get("services") if isinstance(data, dict) else None
-        for svc in (services or {}).values() if isinstance(services, dict) else ():
-            if not isinstance(svc, dict) or "build" not in svc:
-                continue
-            build = svc["build"]
-            context, dfile = (build, "Dockerfile") if isinstance(build, str) else (
-                (build or {}).get("context", "."), (build or {}).get("dockerfile", "Dockerfile"))
-            if not isinstance(context, str) or not isinstance(dfile, str):
-                continue
-            target = posixpath.normpath(posixpath.join(posixpath.dirname(comp.path), context, dfile))
-            test = (svc.get("healthcheck") or {}).get("test")
-            text = " ".join(map(str, test)) if isinstance(test, list) else str(test or "")
-            m = _URL.search(text)
-            if m and m.group(2):
-                compose.setdefault(target, (m.group(2), int(m.group(1) or 80)))
-    k8s: dict[int, str] = {}
-    for doc in ctx.documents(("k8s",)):
-        if "httpGet" not in doc.text:
-            continue
-        for m in re.finditer(r"httpGet:\s*\n((?:[ \t]+.*\n?){1,6})", doc.text):
-            block = m.group(1)
-            pm = re.search(r"^\s*path:\s*['\"]?(/[^\s'\"]*)", block, re.M)
-            qm = re.search(r"^\s*port:\s*['\"]?(\d+)", block, re.M)
-            if pm and qm and re.search(r"health|ready|live|ping", pm.group(1)):
-                k8s.setdefault(int(qm.group(1)), pm.group(1))
-    python: list[tuple[str, str]] = []
-    for py in ctx.documents(("python",)):
-        if "app" not in py.text or not re.search(r"^app\s*=\s*(Flask|FastAPI|Quart|Sanic)\(", py.text, re.M):
-            continue
-        if re.search(r"url_prefix|root_path|APPLICATION_ROOT|SCRIPT_NAME", py.text):
-            continue
-        m = _ROUTE.search(py.text)
-        if m:
-            python.append((py.path, m.group(1)))
-    ctx.shared["health-index"] = idx = {"compose": compose, "k8s": k8s, "python": python}
-    return idx
-
-
 def probe(have: set[str], port: int, path: str | None) -> list[str] | None:
     host = "127.0.0.1"
     if path:
@@ -180,15 +117,16 @@ def tools_of(doc, stage) -> tuple[set[str], bool]:
 
 
 # commands that install or fetch software: a `$` in their arguments hides what they bring
-_INSTALLERS = re.compile(r"\b(apt-get|apt|apk|yum|dnf|microdnf|zypper|pip3?|npm|conda|mamba|gem|go|cargo|"
-                         r"curl|wget|install|tar|unzip|sh|bash|eval|xargs)\b")
-_SEPARATORS = re.compile(r"&&|\|\||[;|\n]")
+_INSTALLERS = {"apt-get", "apt", "apk", "yum", "dnf", "microdnf", "zypper", "pip", "pip3", "npm", "conda",
+               "mamba", "gem", "go", "cargo", "curl", "wget", "install", "tar", "unzip", "sh", "bash",
+               "eval", "xargs", "uv"}
 
 
-def _may_provide(ins, tool: str) -> str:
+def _may_provide(doc, ins, tool: str) -> str:
     """Why this instruction may bring `tool` in a way fixer does not read ("" if it cannot):
     it names the tool, copies from a variable path, or a variable decides what a command
-    that installs or fetches software does (a `$` elsewhere does not matter)."""
+    that installs or fetches software does (read with the shell parser; a `$` elsewhere
+    does not matter)."""
     if ins.cmd not in ("RUN", "COPY", "ADD"):
         return ""
     where = f"{ins.cmd} at line {ins.start_line + 1}"
@@ -199,17 +137,20 @@ def _may_provide(ins, tool: str) -> str:
         return ""
     if ins.cmd in ("COPY", "ADD"):
         return f"{where} copies a path built from variables"
-    for part in _SEPARATORS.split(body):
-        words = part.split()
-        if words and "$" in part and (words[0].startswith("$") or _INSTALLERS.search(part)):
-            return f"{where} runs `{part.strip()}`, whose effect depends on variables"
+    script = shell.dockerfile_run(doc, ins)
+    if script.error or not script.commands:
+        return f"{where} cannot be read as shell and uses variables"
+    for cmd in script.commands:
+        words = cmd.values
+        if any("$" in w for w in words) and (words[0].startswith("$") or cmd.name in _INSTALLERS):
+            return f"{where} runs `{' '.join(words)}`, whose effect depends on variables"
     return ""
 
 
 class DockerfileHealthcheck(Codemod):
     id = "dockerfile-healthcheck"
     title = "Add a HEALTHCHECK that the image can run"
-    kinds = ("dockerfile", "compose", "k8s")        # compose/k8s files are read, never changed
+    kinds = ("dockerfile", "compose", "k8s", "python")   # all but Dockerfiles are read, never changed
     targets = ("dockerfile",)
     severity = "low"
     safety = "evidenced"
@@ -261,39 +202,70 @@ class DockerfileHealthcheck(Codemod):
         if existing is not None:
             if existing.stage == st.index:
                 yield from self._repair(doc, st, existing)
+            yield from self._inherited(doc, ctx, st, existing)
             return
         if doc.escape == "`" or images.family(external_base(doc, st)) == images.WINDOWS:
             yield Skip(doc.path, line, "a Windows image: no probe is written for it")
             return
-        if not any(s.find("CMD") or s.find("ENTRYPOINT") for s in stage_chain(doc, st)):
+        built = built_image(doc, st)
+        base = built.base if built.wrapper and built.base.ports else None   # runs a known server
+        if base is None and not any(s.find("CMD") or s.find("ENTRYPOINT") for s in stage_chain(doc, st)):
             return   # a base image for others, not a service
-        found = ports(doc, st)
+        if base is not None and base.health and not base.health_requires_env:
+            yield from self._insert(doc, st, line, _dockerfile_health(base.health), f"{base.name}'s own check")
+            return
+        found = ports(doc, st) or (list(base.ports) if base else [])
         if not found:
-            yield Skip(doc.path, line, "no port exposed (EXPOSE): nothing known to probe")
+            what = " ".join(built.command)
+            yield Skip(doc.path, line, f"no port exposed (EXPOSE) and its command ({what or 'none'}) is not a "
+                       "server fixer knows: nothing known to probe")
             return
         port = found[0]
         have, known = tools_of(doc, st)
-        hp = health_path(doc, ctx, port)
-        cmd = probe(have, hp[1] if hp else port, hp[0] if hp else None)
+        if base is not None and base.tools:
+            have |= base.tools
+        hp = health_path(doc, ctx)
+        cmd = probe(have, hp.port or port, hp.path) if hp else probe(have, port, None)
         if cmd is None and hp:
             cmd = probe(have, port, None)
         if cmd is None:
             yield Skip(doc.path, line, "no probe tool known in the image (curl, wget, python3, node, bash)")
             return
+        text = "[" + ", ".join(json.dumps(w) for w in cmd) + "]"
+        what = f"HTTP {hp.path} (from {hp.source})" if hp and "http://" in " ".join(cmd) else f"TCP port {port}"
+        yield from self._insert(doc, st, line, text, f"{what} with {cmd[0]}")
+
+    def _insert(self, doc, st, line, cmd_text, what):
         point = None
         for ins in st.instructions:
             if ins.cmd not in ("CMD", "ENTRYPOINT"):
                 point = ins
+        point = point or st.from_ins
         kw = "healthcheck" if point.original[:1].islower() else "HEALTHCHECK"
         cmdkw = "cmd" if kw == "healthcheck" else "CMD"
-        text = f"{kw} {FLAGS} {cmdkw} [" + ", ".join(json.dumps(w) for w in cmd) + "]"
-        what = f"HTTP {hp[0]}" if hp and "http://" in " ".join(cmd) else f"TCP port {port}"
-        yield Finding(doc.path, line, f"no HEALTHCHECK; probing {what} with {cmd[0]}",
+        text = f"{kw} {FLAGS} {cmdkw} {cmd_text}"
+        yield Finding(doc.path, line, f"no HEALTHCHECK; probing {what}",
                       [insert_after(doc, point, [text])], check="checkov:CKV_DOCKER_2")
+
+    def _inherited(self, doc, ctx, st, hc):
+        """Report compose services that inherit this probe but run a command that serves nothing."""
+        last = doc.stages[-1].index == st.index
+        for sb in builders(ctx, doc.path):
+            if (sb.target or "").lower() != (st.name or "").lower() and not (sb.target is None and last):
+                continue
+            cmd = " ".join(sb.command or [])
+            if not cmd or not _WORKER.search(cmd) or _SERVER.search(cmd):
+                continue
+            if get(sb.node, "healthcheck") is not None:
+                continue
+            yield Finding(sb.compose.path, sb.node.start_mark.line + 1,
+                          f"service {sb.name} runs `{cmd}`, which serves nothing, and inherits the HEALTHCHECK "
+                          f"of {doc.path} (line {hc.start_line + 1}): it will be reported unhealthy; give it "
+                          "its own `healthcheck:` (or `disable: true`)", check="checkov:CKV_DOCKER_2")
 
     def _repair(self, doc, st, hc):
         words = [w for w, _, _ in doc.words(hc)]
-        if len(words) < 2 or words[1].upper() == "NONE" or hc.end_line != hc.start_line:
+        if len(words) < 2 or words[1].upper() == "NONE":
             return
         tool = None
         try:
@@ -305,9 +277,13 @@ class DockerfileHealthcheck(Codemod):
         if first in ("curl", "wget"):
             tool = first
         have, known = tools_of(doc, st)
-        if tool is None or not known or tool in have:
+        if tool is None or tool in have:
             return
-        unsure = next(filter(None, (_may_provide(i, tool) for s in stage_chain(doc, st)
+        if not known:
+            yield Skip(doc.path, hc.start_line + 1, f"HEALTHCHECK uses {tool}; the base image "
+                       f"{external_base(doc, st) or '?'} is unknown, so whether it has {tool} cannot be told")
+            return
+        unsure = next(filter(None, (_may_provide(doc, i, tool) for s in stage_chain(doc, st)
                                     for i in s.instructions)), None)
         if unsure:
             yield Skip(doc.path, hc.start_line + 1, f"HEALTHCHECK uses {tool}, not installed by a package "
@@ -325,7 +301,16 @@ class DockerfileHealthcheck(Codemod):
             return
         new = [w.replace("http://127.0.0.1:0/", url) for w in other]
         cmd_start = doc.words(hc)[at][1]
-        end = hc.start + len(doc.line_text(hc.start_line).rstrip())
+        end = hc.end
+        while end > cmd_start and doc.text[end - 1] in " \t\r\n":
+            end -= 1
         text = doc.words(hc)[at][0] + " [" + ", ".join(json.dumps(w) for w in new) + "]"
         yield Finding(doc.path, hc.start_line + 1, f"HEALTHCHECK uses {tool}, which the image does not have",
                       [doc.replace(cmd_start, end, text)], check="checkov:CKV_DOCKER_2")
+
+
+def _dockerfile_health(test: tuple[str, ...]) -> str:
+    """A compose-form health command (knowledge base) as HEALTHCHECK CMD text."""
+    if test[0] == "CMD-SHELL":
+        return test[1].replace("$$", "$")
+    return "[" + ", ".join(json.dumps(w) for w in test[1:]) + "]"

@@ -6,6 +6,7 @@ import re
 from fixer import images
 from fixer.codemod import Codemod, Example, Finding, Skip
 
+from ._app_writes import app_writes
 from ._dockerfile_util import (append_command, commands, external_base, final_stages, insert_after, installed,
                                stage_chain)
 
@@ -121,7 +122,7 @@ def insertion_point(stage):
 class DockerfileUser(Codemod):
     id = "dockerfile-user"
     title = "Run the image as a non-root user"
-    kinds = ("dockerfile", "compose")        # compose/k8s files are read, never changed
+    kinds = ("dockerfile", "compose", "python")   # compose and Python files are read, never changed
     targets = ("dockerfile",)
     severity = "high"
     safety = "evidenced"
@@ -189,6 +190,15 @@ class DockerfileUser(Codemod):
         if user is None:
             yield Skip(doc.path, line, create)
             return
+        writes = app_writes(doc, st, ctx)
+        if writes.unknown:
+            yield Skip(doc.path, line, f"the app writes files ({writes.unknown}): which paths must belong "
+                       f"to the new user cannot be told")
+            return
+        if writes.dirs:
+            dirs = " ".join(writes.dirs)
+            chown = f"mkdir -p {dirs} && chown {user} {dirs}"
+            create = f"{create} && {chown}" if create else chown
         kw = "user" if point.original[:1].islower() else "USER"
         edits = []
         if create:
@@ -201,6 +211,8 @@ class DockerfileUser(Codemod):
         else:
             edits = [insert_after(doc, point, [f"{kw} {user}"])]
         msg = "the image runs as root" if current is None else f"the image ends as {current}"
+        if writes.dirs:
+            msg += f"; the app writes in {', '.join(writes.dirs)}, which now belong to {user}"
         yield Finding(doc.path, line, msg, edits, check="checkov:CKV_DOCKER_3")
 
     @staticmethod

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from fixer import imagedb
 from fixer.codemod import Codemod, Example, Finding, Option, Skip
 from fixer.k8s import (may_edit_workload, Unsafe, add_entries, add_entry, append_item, containers, hidden_pod_specs,
                        ordered, parse_or_reason, privileged_node_agent,
@@ -132,10 +133,16 @@ class K8sSecurityContext(Codemod):
         root_user = any(scalar(get(get(c.node, "securityContext"), "runAsUser")) == "0"
                         or scalar(get(get(c.node, "securityContext"), "runAsNonRoot")) in _FALSE
                         for c in cs)
-        # -- pod level
+        # -- pod level: runAsNonRoot only when every container is known to run as a numeric
+        # non-root uid (else the kubelet refuses to start it)
         pod_want = {}
-        if opts["run_as_non_root"] and not root_user:
+        psc = _pair(spec, "securityContext")
+        pod_uid = _uid(psc[1]) if psc and isinstance(psc[1], MappingNode) else None
+        doubts = [why for c in cs if (why := _nonroot_doubt(c, pod_uid))]
+        if opts["run_as_non_root"] and not root_user and not doubts:
             pod_want["runAsNonRoot"] = True
+        elif opts["run_as_non_root"] and not root_user and not _has_nonroot(psc):
+            skips.append((w.line, f"{w.label()}: runAsNonRoot not set: " + "; ".join(doubts)))
         if opts["seccomp"]:
             pod_want["seccompProfile"] = {"type": "RuntimeDefault"}
         psc_pair = _pair(spec, "securityContext")
@@ -147,7 +154,11 @@ class K8sSecurityContext(Codemod):
             else:
                 k, v = psc_pair
                 if value_actions(doc, k, v) is not None:
-                    es, added, why = values_defaults(ctx, doc, k, v, pod_want, spec, _keep_user)
+                    keep = _keep_user if pod_want.get("runAsNonRoot") else _values_keep(cs)
+                    if not pod_want.get("runAsNonRoot") and opts["run_as_non_root"] and not root_user:
+                        pod_want["runAsNonRoot"] = True   # _values_keep decides from the values block
+                        skips.pop()   # the values block may set runAsUser
+                    es, added, why = values_defaults(ctx, doc, k, v, pod_want, spec, keep)
                     edits += es
                     done += added
                     if why:
@@ -174,10 +185,21 @@ class K8sSecurityContext(Codemod):
             if scalar(get(sc, "privileged")) in _TRUE:
                 skips.append((c.node.start_mark.line + 1, f"{w.label()} {c.label()} is privileged"))
                 continue
+            facts = imagedb.lookup(scalar(get(c.node, "image")))
             want = {"allowPrivilegeEscalation": False}
-            if opts["read_only_root_filesystem"]:
+            if facts is not None and facts.caps and "NET_BIND_SERVICE" in facts.caps and not facts.root:
+                want.pop("allowPrivilegeEscalation")   # the binary's file capability needs it
+                skips.append((c.node.start_mark.line + 1, f"{w.label()} {c.label()}: allowPrivilegeEscalation "
+                              f"left alone: {facts.name} binds low ports through a file capability"))
+            ro_doubt = _read_only_doubt(c, facts)
+            if opts["read_only_root_filesystem"] and ro_doubt:
+                skips.append((c.node.start_mark.line + 1, f"{w.label()} {c.label()}: readOnlyRootFilesystem "
+                              f"not set: {ro_doubt}"))
+            elif opts["read_only_root_filesystem"]:
                 want["readOnlyRootFilesystem"] = True
             want["capabilities"] = {"drop": Flow(["ALL"])}
+            if facts is not None and facts.caps:
+                want["capabilities"]["add"] = Flow(list(facts.caps))
             try:
                 if sc_pair is not None and value_actions(doc, *sc_pair) is not None:
                     want.pop("readOnlyRootFilesystem", None)
@@ -199,13 +221,17 @@ class K8sSecurityContext(Codemod):
                         skips.append((sc_pair[0].start_mark.line + 1, f"{w.label()} {c.label()} runs "
                                       "as root on purpose; its capabilities are left as they are"))
                     if has_own(sc, "allowPrivilegeEscalation"):
-                        want.pop("allowPrivilegeEscalation")
+                        want.pop("allowPrivilegeEscalation", None)
                     if has_own(sc, "readOnlyRootFilesystem") or not self._tmp_ok(doc, c, spec):
                         want.pop("readOnlyRootFilesystem", None)
                     caps = get(sc, "capabilities")
                     if caps is not None and "capabilities" in want:
                         want.pop("capabilities")
-                        e = self._drop_all(doc, caps)
+                        e = self._drop_all(doc, caps) if not (facts and facts.caps) else None
+                        if facts and facts.caps:
+                            skips.append((sc_pair[0].start_mark.line + 1, f"{w.label()} {c.label()}: "
+                                          f"capabilities left as they are ({facts.name} needs "
+                                          f"{', '.join(facts.caps)})"))
                         if e:
                             c_edits.append(e)
                             c_done.append("capabilities.drop")
@@ -288,6 +314,58 @@ def _as_root(sc) -> bool:
     return scalar(get(sc, "runAsUser")) == "0" or scalar(get(sc, "runAsNonRoot")) in _FALSE
 
 
+def _uid(sc) -> int | None:
+    v = scalar(get(sc, "runAsUser")) if isinstance(sc, MappingNode) else None
+    return int(v) if v is not None and v.isdigit() else None
+
+
+def _has_nonroot(pair) -> bool:
+    return pair is not None and isinstance(pair[1], MappingNode) and has_own(pair[1], "runAsNonRoot")
+
+
+def _nonroot_doubt(c, pod_uid: int | None) -> str:
+    """Why a container is not known to run as a numeric non-root uid ("" when it is)."""
+    uid = _uid(get(c.node, "securityContext"))
+    uid = pod_uid if uid is None else uid
+    if uid is not None:
+        return "" if uid > 0 else f"{c.label()} runs as uid 0"
+    image = scalar(get(c.node, "image")) or ""
+    facts = imagedb.lookup(image)
+    if facts is None:
+        return f"{c.label()} ({image or 'no image'}): no runAsUser and the image's user is unknown"
+    if facts.numeric_uid:
+        return ""
+    if facts.root:
+        return f"{c.label()} ({image}) runs as root ({facts.name}) and no runAsUser is set"
+    if facts.user:
+        hint = f"; runAsUser: {facts.uid} would do" if facts.uid else ""
+        return (f"{c.label()} ({image}) runs as the named user {facts.user}, which the kubelet cannot "
+                f"verify as non-root without a numeric runAsUser{hint}")
+    return f"{c.label()} ({image}): no runAsUser and the image's user is unknown"
+
+
+def _read_only_doubt(c, facts) -> str:
+    """Why a known image's root filesystem cannot be read-only ("" when it can, or unknown image)."""
+    if facts is None or facts.serves is False:
+        return ""     # unknown, or a base OS/runtime: what it writes is the command's business
+    if facts.writable is None:
+        return f"{facts.name}'s writable paths are unknown"
+    mounts = {(scalar(get(m, "mountPath")) or "").rstrip("/") for m in getattr(get(c.node, "volumeMounts"), "value", [])}
+    outside = [p for p in facts.writable + facts.data if p != "/tmp" and p not in mounts]
+    return f"{facts.name} writes {', '.join(outside)}" if outside else ""
+
+
+def _values_keep(cs):
+    """A values-rendered pod securityContext gets runAsNonRoot only when its runAsUser is a
+    numeric non-root uid or every container is known to run as one."""
+    def keep(node, want):
+        uid = _uid(node)
+        if uid is None and any(_nonroot_doubt(c, None) for c in cs) or uid == 0:
+            want.pop("runAsNonRoot", None)
+        return _keep_user(node, want)
+    return keep
+
+
 def _keep_user(node, want):
     """Leave out what a values block decides itself: runAsNonRoot when it runs as root,
     and dropping capabilities from a container that runs as root on purpose."""
@@ -308,8 +386,8 @@ def _pair(node, key):
 
 def _annot_seccomp(w) -> bool:
     ann = get(get(w.node, "metadata"), "annotations")
-    return any(isinstance(k, ScalarNode) and "seccomp" in k.value
-               for k, _ in getattr(ann, "value", []) or [])
+    return isinstance(ann, MappingNode) and any(isinstance(k, ScalarNode) and "seccomp" in k.value
+                                                for k, _ in ann.value)
 
 
 def _mounts_tmp(c) -> bool:

@@ -317,17 +317,23 @@ def config_schema() -> None:
 
 
 @app.command()
-def explain(codemod_id: str = typer.Argument(..., metavar="ID", help="Codemod id, see `fixer rules`.")) -> None:
-    """Print a codemod's rationale and an example before/after.
+def explain(codemod_id: str = typer.Argument(..., metavar="ID|IMAGE",
+                                             help="Codemod id (see `fixer rules`) or an image reference.")) -> None:
+    """Print a codemod's rationale and an example before/after, or what fixer knows about an image.
 
-    Example: fixer explain compose-cap-drop
+    Example: fixer explain compose-cap-drop (or an image: fixer explain postgres:16)
     """
+    from . import imagedb
     from .report import unified
 
     found = {c.id: c for c in runner.all_codemods()}
     c = found.get(codemod_id)
     if c is None:
-        _fail(f"unknown codemod '{codemod_id}' (see `fixer rules`)")
+        known = imagedb.explain(codemod_id)
+        if known is None:
+            _fail(f"unknown codemod or image '{codemod_id}' (see `fixer rules`; images: fixer/data/images)")
+            return
+        _console().print("\n".join(known), markup=False, highlight=False)
         return
     out = _console()
     out.print(f"{c.id}: {c.title}", markup=False)

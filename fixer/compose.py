@@ -11,34 +11,12 @@ from dataclasses import dataclass
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from . import imagedb
 from .codemod import Skip
 from .project import SWARM_IGNORED
 from .yamldoc import YamlFile, get, has_own, items, scalar
 
 UNKNOWN = object()      # a lookup that goes through an `extends` fixer cannot read
-
-# Image families by the last part of the repository name (tag and digest removed).
-FAMILIES = {
-    "postgres": "postgres", "postgresql": "postgres", "postgis": "postgres", "timescaledb": "postgres",
-    "mysql": "mysql", "mysql-server": "mysql", "percona-server": "mysql",
-    "mariadb": "mariadb",
-    "redis": "redis", "redis-stack-server": "redis", "valkey": "valkey", "keydb": "redis",
-    "mongo": "mongo", "mongodb": "mongo", "mongodb-community-server": "mongo",
-    "memcached": "memcached",
-    "rabbitmq": "rabbitmq",
-    "elasticsearch": "elasticsearch", "opensearch": "elasticsearch",
-    "cassandra": "cassandra", "couchdb": "couchdb", "influxdb": "influxdb",
-    "clickhouse-server": "clickhouse", "clickhouse": "clickhouse",
-    "kafka": "kafka", "zookeeper": "zookeeper", "mssql-server": "mssql", "azure-sql-edge": "mssql",
-    "neo4j": "neo4j",
-    "nginx": "nginx", "nginx-unprivileged": "nginx-unprivileged", "httpd": "httpd",
-    "traefik": "traefik", "caddy": "caddy",
-}
-
-# Families that hold state and need no route to the outside world.
-DATASTORES = {"postgres", "mysql", "mariadb", "redis", "valkey", "mongo", "memcached", "rabbitmq",
-              "elasticsearch", "cassandra", "couchdb", "influxdb", "clickhouse", "kafka",
-              "zookeeper", "mssql", "neo4j"}
 
 _INTERP = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?([^}]*)\}")
 
@@ -138,12 +116,9 @@ def split_image(image: str) -> tuple[str, str]:
 
 
 def family(image: str | None) -> str | None:
-    if not image:
-        return None
-    repo, _ = split_image(image)
-    if not repo:
-        return None
-    return FAMILIES.get(repo.rsplit("/", 1)[-1])
+    """The knowledge base entry an image is (fixer/data/images), None when unknown."""
+    facts = imagedb.lookup(expand(image)) if image else None
+    return facts.name if facts else None
 
 
 def major(image: str | None) -> int | None:
@@ -159,7 +134,9 @@ def service_family(doc, svc, ctx=None) -> str | None:
 
 
 def is_datastore(doc, svc, ctx=None) -> bool:
-    return service_family(doc, svc, ctx) in DATASTORES
+    image = image_of(doc, svc, ctx)
+    facts = imagedb.lookup(expand(image)) if image else None
+    return bool(facts and facts.datastore)
 
 
 def is_true(node) -> bool:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from . import imagedb
+
 ALPINE, DEBIAN, RHEL, DISTROLESS, SCRATCH, WINDOWS = (
     "alpine", "debian", "rhel", "distroless", "scratch", "windows")
 
@@ -20,8 +22,6 @@ _RHEL_NAMES = {"fedora", "centos", "rockylinux", "almalinux", "oraclelinux", "am
 # official images whose full (non-slim) Debian variant is built on buildpack-deps (curl, wget)
 _BUILDPACK = {"python", "node", "golang", "ruby", "perl", "buildpack-deps", "rust", "gcc",
               "haskell", "erlang", "elixir", "clojure", "pypy"}
-# images that ship a non-root user: name -> (user, numeric uid:gid)
-KNOWN_USERS = {"node": ("node", "1000:1000")}
 
 
 def split_ref(ref: str) -> tuple[str, str, str]:
@@ -91,14 +91,19 @@ def tools(ref: str) -> set[str]:
 
 
 def known_user(ref: str) -> tuple[str, str] | None:
-    name, last, _ = split_ref(ref)
+    """(name, uid:gid) of a non-root user an official base ships (node's `node`)."""
+    name, _, _ = split_ref(ref)
     official = "/" not in name or name.startswith(("docker.io/library/", "library/"))
-    return KNOWN_USERS.get(last) if official else None
+    facts = imagedb.lookup(ref) if official else None
+    return next(iter(facts.named_users.items()), None) if facts else None
 
 
 def runs_nonroot(ref: str) -> bool:
-    """Bases whose default user is already non-root."""
-    name, last, tag = split_ref(ref)
+    """Bases whose default user is already non-root (the knowledge base, or a tag that says so)."""
+    name, _, tag = split_ref(ref)
     if "nonroot" in tag or "unprivileged" in name or "rootless" in name + tag:
         return True
-    return name.startswith("cgr.dev/chainguard/") and not tag.endswith("-dev")
+    if name.startswith("cgr.dev/chainguard/") and tag.endswith("-dev"):
+        return False
+    facts = imagedb.lookup(ref)
+    return bool(facts and facts.user and not facts.root)

@@ -207,7 +207,9 @@ def test_pod_keys_go_under_spec_when_the_end_is_rendered(tmp_path):
     write_tree(tmp_path, TOP)
     result = fix(tmp_path, only=["k8s-secret-ref", "k8s-security-context"], offline=True)
     text = (tmp_path / "c/templates/d.yaml").read_text("utf-8")
-    assert "    spec:\n      securityContext:\n        runAsNonRoot: true\n" in text
+    # example/c is not known to run as a numeric non-root uid: no runAsNonRoot
+    assert "    spec:\n      securityContext:\n        seccompProfile:\n" in text
+    assert "runAsNonRoot" not in text
     assert text.rstrip().endswith("{{- toYaml .Values.resources | nindent 12 }}")
     pod = yaml.safe_load(mask(text))["spec"]["template"]["spec"]
     assert pod["volumes"] == [{"name": "tmp", "emptyDir": {}}]
