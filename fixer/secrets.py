@@ -163,6 +163,23 @@ _FLAG = re.compile(r"(?i)pass|pwd|secret|token|key")
 _NAME_LINE = re.compile(r"""^[ +\-]?\s*(?:-\s+)?["']?name["']?\s*:\s*["']?([A-Za-z_][A-Za-z0-9_.-]*)""")
 
 
+def _secret_position(line: str, start: int, value: str, name: str | None) -> bool:
+    """Whether `value` at `start` of `line` sits where a secret goes: a URL's password, the
+    value of a secret-like name (a Kubernetes `value:` under such a `name:`), a flag."""
+    before = line[:start]
+    if _URL_BEFORE.search(before) and line.startswith("@", start + len(value)):
+        return True
+    m = _KEY_BEFORE.search(before)
+    if not m:
+        return False
+    key = m.group("key")
+    if before[:m.start()].endswith("-") and _FLAG.search(key):
+        return True      # a command-line flag: --requirepass VALUE, --password=VALUE
+    if key == "value" and name:
+        key = name
+    return secret_in(key, value) == value
+
+
 def masker(secrets: Iterable[str]) -> Callable[[str], str]:
     """A function that masks these secret values in text (see the module's rules)."""
     values = {s for s in secrets if s and s.strip()}
@@ -174,20 +191,6 @@ def masker(secrets: Iterable[str]) -> Callable[[str], str]:
     weak_re = re.compile(f"(?<![{_TOKEN}])(?:" + "|".join(map(re.escape, weak)) + f")(?![{_TOKEN}])") \
         if weak else None
 
-    def secret_position(line: str, start: int, value: str, name: str | None) -> bool:
-        before = line[:start]
-        if _URL_BEFORE.search(before) and line.startswith("@", start + len(value)):
-            return True
-        m = _KEY_BEFORE.search(before)
-        if not m:
-            return False
-        key = m.group("key")
-        if before[:m.start()].endswith("-") and _FLAG.search(key):
-            return True      # a command-line flag: --requirepass VALUE, --password=VALUE
-        if key == "value" and name:
-            key = name
-        return secret_in(key, value) == value
-
     def mask_weak(text: str) -> str:
         out = []
         name = None        # the last Kubernetes-style `name:` seen (its `value:` follows)
@@ -196,7 +199,7 @@ def masker(secrets: Iterable[str]) -> Callable[[str], str]:
             if m:
                 name = m.group(1)
             if weak_re.search(line):
-                line = weak_re.sub(lambda h: MASK if secret_position(h.string, h.start(), h.group(0), name)
+                line = weak_re.sub(lambda h: MASK if _secret_position(h.string, h.start(), h.group(0), name)
                                    else h.group(0), line)
             out.append(line)
         return "".join(out)
@@ -210,3 +213,103 @@ def masker(secrets: Iterable[str]) -> Callable[[str], str]:
             text = mask_weak(text)
         return text
     return mask
+
+
+# -- placeholders and dummies ----------------------------------------------------
+
+_PLACEHOLDER = re.compile(
+    r"(?i)^(?:x{3,}|\*{3,}|\.{3}|-+|local|none|null|nil|n/?a|todo|tbd|unused|not[-_ ]?(?:needed|used|set|required)"
+    r"|change[-_ ]?me.*|changeit|replace[-_ ]?me.*|example|placeholder|dummy.*|fake.*|sample|test"
+    r"|your[-_ ].*|.*[-_ ]here|<[^<>]*>|\{\{[^{}]*\}\}|.*x{6,}.*|[a-z]+-\.\.\.|sk-\.\.\..*)$")
+_DUMMY_NOTE = re.compile(
+    r"(?i)\b(dummy|fake|placeholder|throw-?away|not (?:a )?real|ci[- ](?:only|safe)|"
+    r"tests?(?:[- ]only)?|testing|example|insecure default|local dev(?:elopment)?(?: only)?)\b")
+
+
+def placeholder(value: str) -> str | None:
+    """Why a secret-position value is a placeholder that stays (None: a real value)."""
+    v = value.strip().strip("\"'")
+    if not v:
+        return "empty"
+    if _PLACEHOLDER.match(v):
+        return f"placeholder value ({v})"
+    return None
+
+
+def _comment(line: str) -> str:
+    """The trailing comment of a YAML / shell / dotenv line ('' when none)."""
+    s = line.lstrip()
+    if s.startswith("#"):
+        return s[1:]
+    m = re.search(r"\s#(.*)$", line)
+    return m.group(1) if m else ""
+
+
+def dummy_note(text: str, line: int) -> str | None:
+    """The adjacent comment marking the value on `line` (0-based) as a dummy, CI-only or
+    test value: on its line, in the comment lines of its block above it, or on the line
+    that opens the block (and the comments right above that)."""
+    lines = text.splitlines()
+    if not 0 <= line < len(lines):
+        return None
+    seen = [_comment(lines[line])]
+    indent = len(lines[line]) - len(lines[line].lstrip())
+    i = line - 1
+    while i >= 0:
+        s = lines[i]
+        body = s.strip()
+        if not body:
+            i -= 1
+            continue
+        ind = len(s) - len(s.lstrip())
+        if body.startswith("#"):
+            seen.append(body[1:])
+        elif ind < indent:
+            seen.append(_comment(s))          # the line opening the block
+            j = i - 1
+            while j >= 0 and lines[j].strip().startswith("#"):
+                seen.append(lines[j].strip()[1:])
+                j -= 1
+            break
+        i -= 1
+    for c in seen:
+        m = _DUMMY_NOTE.search(c)
+        if m:
+            return c.strip()
+    return None
+
+
+def why_stays(value: str, text: str = "", line: int = -1) -> str | None:
+    """Why a secret value is left where it is: a placeholder, or marked as a dummy."""
+    reason = placeholder(value)
+    if reason:
+        return reason
+    if text and line >= 0:
+        note = dummy_note(text, line)
+        if note:
+            return f"marked as a dummy/CI/test value (comment: {note[:60]})"
+    return None
+
+
+# -- occurrences -----------------------------------------------------------------
+
+def occurrences(text: str, value: str) -> list[int]:
+    """Offsets where `value` appears in `text` as a secret: a whole token (never inside a
+    longer word) that is, for a weak value, in a secret position (see the module's rules);
+    a strong value counts wherever it is a whole token."""
+    if not value or not value.strip():
+        return []
+    pat = re.compile(f"(?<![{_TOKEN}])" + re.escape(value) + f"(?![{_TOKEN}])")
+    out = []
+    name = None
+    pos = 0
+    loud = strong(value)
+    for line in text.splitlines(keepends=True):
+        m = _NAME_LINE.match(line)
+        if m:
+            name = m.group(1)
+        for h in pat.finditer(line):
+            if loud or _secret_position(line, h.start(), value, name):
+                out.append(pos + h.start())
+        pos += len(line)
+    return out
