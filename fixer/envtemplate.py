@@ -18,6 +18,7 @@ _CP_ENV = re.compile(r"\bcp\s+(?:-[a-zA-Z]+\s+)*['\"]?([^\s'\"&;|]+)['\"]?\s+['\
                      re.M)
 _TEMPLATE_NAME = re.compile(r"(?i)(^\.env\.|^\.env$|\.env$|^env\.|\.env\.(example|sample|template|dist|defaults?)$)")
 _DOC = re.compile(r"(?i)(^|/)(readme[^/]*|[^/]+\.md|[^/]+\.rst)$")
+_CONFIG = re.compile(r"(?i)\.(json|ya?ml|toml|ini|conf|cfg|properties|env|sh|bash|sql)$")
 MAX_FILES = 3000
 
 
@@ -141,11 +142,12 @@ def project_files(ctx, doc) -> list[str]:
     folder = posixpath.dirname(doc.path)
     refs = _referenced(doc, folder)
     out = []
+    below = folder + "/" if folder else ""
     for p in sorted(ctx.ws.all_paths | set(ctx.ws.files)):
         if p == doc.path:
             continue
         d, name = posixpath.dirname(p), posixpath.basename(p)
-        if (d == folder or p in refs or any(p.startswith(r + "/") for r in refs if r)
+        if (d == folder or p in refs or p.startswith(below) and _CONFIG.search(name) or any(p.startswith(r + "/") for r in refs if r)
                 or _TEMPLATE_NAME.search(name) or _DOC.search(p)
                 or p.startswith(".github/workflows/")
                 or ctx.ws.files.get(p) is not None and ctx.ws.files[p].kind in ("script", "compose")

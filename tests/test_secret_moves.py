@@ -1,0 +1,225 @@
+"""Moving secrets so the application still starts: placeholders stay, one variable per value,
+every place of a moved value follows, env templates that load, workflows and manifests."""
+from __future__ import annotations
+
+import pytest
+
+from fixer.interpolate import InterpolationError, compose_problems, interpolate, parse_env, required
+from fixer.secrets import dummy_note, occurrences, placeholder
+
+from .helpers import fix, git, init_repo, write_tree
+
+
+def _findings(result, codemod=None):
+    return [f for cs in result.changesets for f in cs.findings if codemod in (None, cs.codemod.id)]
+
+
+def _skips(result):
+    return [s for cs in result.changesets for s in cs.skips]
+
+
+def _loads(root, compose, template):
+    text = (root / compose).read_text("utf-8")
+    env = parse_env((root / template).read_text("utf-8")) if (root / template).exists() else {}
+    return compose_problems(text, env)
+
+
+# -- interpolation ---------------------------------------------------------------
+
+def test_interpolation_forms():
+    env = {"A": "a", "E": ""}
+    assert interpolate("${A}-$A-${B:-d}-${E:-d}-${E-d}-${B-d}", env).text == "a-a-d-d--d"
+    assert interpolate("${A:+r}${E:+r}${E+s}${B+t}", env).text == "rs"
+    assert interpolate("$$A $${A}", env).text == "$A ${A}"
+    assert interpolate("${B:-${A}}", env).text == "a"
+    res = interpolate("${B:?B is required} ${E?x} ${E:?empty}", env)
+    assert res.missing == ["B: B is required", "E: empty"]
+    assert required("${X:?x} ${Y} ${Z?z} ${W:-1}") == {"X", "Z"}
+    with pytest.raises(InterpolationError):
+        interpolate("${A", env)
+    with pytest.raises(InterpolationError):
+        interpolate("${A:x}", env)
+
+
+def test_env_file_parsing():
+    env = parse_env("# c\nexport A=1\nB='lit $A'\nC=\"x ${A}\"\nD=v # note\nE=${A}2\n")
+    assert env == {"A": "1", "B": "lit $A", "C": "x 1", "D": "v", "E": "12"}
+
+
+def test_compose_problems_report_missing_required_variables():
+    text = "services:\n  a:\n    image: x\n    environment:\n      P: ${P:?P is required}\n      Q: $$lit\n"
+    assert compose_problems(text, {}) == ["required variable P: P is required is not set"]
+    assert compose_problems(text, {"P": "v"}) == []
+
+
+# -- values, placeholders, comments ------------------------------------------------
+
+def test_whole_values_not_substrings():
+    text = ("runs-on: ubuntu-latest\nPOSTGRES_USER: postgres\nimage: postgres:16\n"
+            "POSTGRES_PASSWORD: postgres\nDATABASE_URL: postgres://postgres:postgres@db/app\n"
+            "pytest -m test\n")
+    lines = [text.count("\n", 0, o) + 1 for o in occurrences(text, "postgres")]
+    assert lines == [4, 5]
+    assert occurrences(text, "test") == []
+    assert occurrences("x: Zq9-strong-value\ncmd --x=Zq9-strong-value\n", "Zq9-strong-value") == [3, 28]
+
+
+@pytest.mark.parametrize("value", ["local", "none", "not_needed", "changeme", "change-me", "example", "xxx",
+                                   "<set POSTGRES_URL>", "your-api-key", "", "sk-xxxxxxxxxxxxxxxx"])
+def test_placeholders(value):
+    assert placeholder(value)
+
+
+@pytest.mark.parametrize("value", ["hunter2", "postgres", "s3cr3t-pw", "mem0pass"])
+def test_real_values(value):
+    assert placeholder(value) is None
+
+
+def test_dummy_comments():
+    text = ("env:\n  # CI-safe dummy secrets\n  API_KEY: abc123\n  OTHER: def456\n"
+            "real:\n  TOKEN: zzz  # staging\n")
+    assert dummy_note(text, 2) and dummy_note(text, 3)
+    assert dummy_note(text, 5) is None
+
+
+# -- compose -------------------------------------------------------------------------
+
+STACK = """\
+x-ollama-config: &ollama
+  OLLAMA_API_KEY: local
+x-db: &db
+  MIGRATION_DSN: postgresql://app:Pg-Secret-77@db:5432/app
+services:
+  db:
+    image: postgres:16
+    environment:
+      POSTGRES_USER: postgres
+      POSTGRES_PASSWORD: Pg-Secret-77
+  api:
+    build: .
+    environment:
+      OLLAMA_API_KEY: local
+      OPENAI_API_KEY: not_needed
+      POSTGRES_PWD: Pg-Secret-77
+      DATABASE_URL: postgresql://app:Pg-Secret-77@db:5432/app
+  migrate:
+    build: .
+    command: ["migrate", "--password", "Pg-Secret-77"]
+"""
+
+
+def test_placeholders_stay_and_one_value_moves_everywhere(tmp_path):
+    write_tree(tmp_path, {"compose.yaml": STACK})
+    before = compose_problems(STACK, {})
+    assert before == []
+    result = fix(tmp_path, only=["compose-secrets"])
+    out = (tmp_path / "compose.yaml").read_text("utf-8")
+    assert "Pg-Secret-77" not in out
+    assert out.count("OLLAMA_API_KEY: local") == 2 and "OPENAI_API_KEY: not_needed" in out
+    assert "MIGRATION_DSN: \"postgresql://app:${POSTGRES_PASSWORD}@db:5432/app\"" in out
+    assert "POSTGRES_PWD: \"${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}\"" in out
+    assert '"--password", "${POSTGRES_PASSWORD}"' in out
+    assert (tmp_path / ".env.example").read_text("utf-8") == "POSTGRES_PASSWORD=change-me\n"
+    assert _loads(tmp_path, "compose.yaml", ".env.example") == []
+    reasons = [s.reason for s in _skips(result)]
+    assert any("OLLAMA_API_KEY left as it is: placeholder value (local)" in r for r in reasons)
+    assert any("OPENAI_API_KEY left as it is: placeholder value (not_needed)" in r for r in reasons)
+    assert not fix(tmp_path, only=["compose-secrets"]).changed
+
+
+def test_value_used_in_config_and_script_does_not_move(tmp_path):
+    compose = ("services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: password\n"
+               "      POSTGRES_USER: user\n")
+    files = {"compose.yaml": compose,
+             "config/app.json": '{"db": {"dsn": "postgres://user:password@db/app"}}\n',
+             "scripts/e2e.sh": "#!/bin/sh\nexport PGPASSWORD=password\ndocker compose up -d\n"}
+    write_tree(tmp_path, files)
+    result = fix(tmp_path, only=["compose-secrets"])
+    assert (tmp_path / "compose.yaml").read_text("utf-8") == compose
+    assert not (tmp_path / ".env.example").exists()
+    [f] = _findings(result)
+    assert f.status == "reported" and "config/app.json:1" in f.message and "scripts/e2e.sh:2" in f.message
+
+
+def test_script_running_compose_without_env_file_blocks_the_move(tmp_path):
+    compose = "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: s3cr3t-pw\n"
+    write_tree(tmp_path, {"compose.yaml": compose,
+                          "scripts/e2e.sh": "#!/bin/sh\ndocker compose -f compose.yaml up -d\n"})
+    [f] = _findings(fix(tmp_path, only=["compose-secrets"]))
+    assert f.status == "reported" and "scripts/e2e.sh" in f.message and "without an env file" in f.message
+    assert (tmp_path / "compose.yaml").read_text("utf-8") == compose
+
+
+def test_root_template_with_the_same_dsn_keeps_the_value(tmp_path):
+    compose = "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: postgres\n"
+    write_tree(tmp_path, {
+        "README.md": "Run `cp .env.example .env && make up`.\n",
+        ".env.example": "DATABASE_URL=postgresql://postgres:postgres@localhost:5432/app\n",
+        "backend/compose.yaml": compose,
+    })
+    [f] = _findings(fix(tmp_path, only=["compose-secrets"]))
+    assert f.status == "reported" and ".env.example:1" in f.message
+    assert not (tmp_path / "backend/.env.example").exists()
+    assert (tmp_path / "backend/compose.yaml").read_text("utf-8") == compose
+
+
+def test_readme_names_the_template(tmp_path):
+    write_tree(tmp_path, {
+        "README.md": "```sh\ncp env.sample .env\ndocker compose up\n```\n",
+        "env.sample": "# settings\nLOG_LEVEL=info\n",
+        "compose.yaml": "services:\n  app:\n    image: x/app\n    environment:\n      API_TOKEN: tok-98765\n",
+    })
+    fix(tmp_path, only=["compose-secrets"])
+    assert (tmp_path / "env.sample").read_text("utf-8") == "# settings\nLOG_LEVEL=info\nAPI_TOKEN=change-me\n"
+    assert not (tmp_path / ".env.example").exists()
+    assert _loads(tmp_path, "compose.yaml", "env.sample") == []
+
+
+def test_ignored_template_is_not_written(tmp_path):
+    compose = "services:\n  app:\n    image: x/app\n    environment:\n      API_TOKEN: tok-98765\n"
+    write_tree(tmp_path, {".gitignore": ".env.*\n", "compose.yaml": compose})
+    result = fix(tmp_path, only=["compose-secrets"])
+    assert not (tmp_path / ".env.example").exists()
+    assert (tmp_path / "compose.yaml").read_text("utf-8") == compose
+    [f] = _findings(result)
+    assert f.status == "reported" and "matches .gitignore" in f.message
+    notes = [n for cs in result.changesets for n in cs.notes]
+    assert any("API_TOKEN=change-me" in n and ".gitignore" in n for n in notes)
+
+
+def test_apply_never_replaces_an_untracked_template(tmp_path):
+    compose = "services:\n  app:\n    image: x/app\n    environment:\n      API_TOKEN: tok-98765\n"
+    write_tree(tmp_path, {"compose.yaml": compose})
+    init_repo(tmp_path)
+    local = "".join(f"VAR_{i}=x\n" for i in range(19))
+    (tmp_path / ".env.example").write_text(local)          # present, untracked
+    from typer.testing import CliRunner
+
+    from fixer.cli import app
+    out = CliRunner().invoke(app, ["apply", str(tmp_path), "--only", "compose-secrets", "--offline"])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / ".env.example").read_text() == local
+    # nothing was committed: the template on disk would be replaced by a merge
+    assert "fixer/remediation" not in git(tmp_path, "branch", "--list")
+    # what apply read (HEAD) says why
+    from git import Repo
+
+    from fixer import config, runner
+    settings = config.load(tmp_path)
+    settings.only = ["compose-secrets"]
+    result = runner.run(runner.head_source(Repo(tmp_path), ""), settings, root=tmp_path)
+    [f] = _findings(result)
+    assert f.status == "reported" and "exists on disk but not in git" in f.message
+
+
+def test_equal_values_share_one_variable_across_compose_files(tmp_path):
+    write_tree(tmp_path, {
+        "compose.yaml": "services:\n  db:\n    image: postgres\n    environment:\n      POSTGRES_PASSWORD: Zx9-literal\n",
+        "compose.prod.yaml": "services:\n  db:\n    image: postgres\n    environment:\n      DB_PASS: Zx9-literal\n",
+    })
+    fix(tmp_path, only=["compose-secrets"])
+    # the first file fixed (compose.prod.yaml) names it; the other one reuses the name
+    assert (tmp_path / ".env.example").read_text("utf-8") == "DB_PASS=change-me\n"
+    assert "POSTGRES_PASSWORD: \"${DB_PASS:?" in (tmp_path / "compose.yaml").read_text("utf-8")
+    for name in ("compose.yaml", "compose.prod.yaml"):
+        assert _loads(tmp_path, name, ".env.example") == []
