@@ -169,6 +169,8 @@ def _secret_position(line: str, start: int, value: str, name: str | None) -> boo
     before = line[:start]
     if _URL_BEFORE.search(before) and line.startswith("@", start + len(value)):
         return True
+    if re.search(r"\s-p$", before):
+        return True      # mysql -pPASSWORD
     m = _KEY_BEFORE.search(before)
     if not m:
         return False
@@ -299,7 +301,7 @@ def occurrences(text: str, value: str) -> list[int]:
     a strong value counts wherever it is a whole token."""
     if not value or not value.strip():
         return []
-    pat = re.compile(f"(?<![{_TOKEN}])" + re.escape(value) + f"(?![{_TOKEN}])")
+    pat = re.compile(f"(?:(?<![{_TOKEN}])|(?<=\\s-p))" + re.escape(value) + f"(?![{_TOKEN}])")
     out = []
     name = None
     pos = 0
