@@ -11,6 +11,11 @@ or symbols, or at least 16 characters) is masked wherever it appears. A weaker o
 rules call secret (`PASSWORD: postgres`, `DB_PASSWORD=postgres`, a Kubernetes `value:`
 under such a `name:`), after a command-line flag naming one (`--requirepass r3dis`) or as
 the password of a URL (`://user:postgres@`), always as a whole token. `ENV MCP_SERVER=postgres` stays readable.
+Placeholders (`changeme`, `local`, `<set X>`) are not secrets.
+
+The same rules find where else a value is used (`occurrences`), for the codemods that move
+a value: every place moves together or none; and say which values stay (`why_stays`:
+placeholders, values an adjacent comment marks as dummy, CI-only or test values).
 """
 from __future__ import annotations
 
@@ -123,7 +128,7 @@ def find(path: str, kind: str, text: str) -> set[str]:
     for name, value in pairs:
         if isinstance(value, str):
             hit = secret_in(str(name), value)
-            if hit:
+            if hit and not placeholder(hit):
                 out.add(hit)
     return out
 

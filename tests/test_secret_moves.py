@@ -223,3 +223,47 @@ def test_equal_values_share_one_variable_across_compose_files(tmp_path):
     assert "POSTGRES_PASSWORD: \"${DB_PASS:?" in (tmp_path / "compose.yaml").read_text("utf-8")
     for name in ("compose.yaml", "compose.prod.yaml"):
         assert _loads(tmp_path, name, ".env.example") == []
+
+
+# -- Kubernetes --------------------------------------------------------------------
+
+DEPLOY = ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  selector:\n"
+          "    matchLabels: {app: api}\n  template:\n    metadata:\n      labels: {app: api}\n    spec:\n"
+          "      containers:\n        - name: api\n          image: example/api:1.0\n          env:\n"
+          "            - name: POSTGRES_PASSWORD\n              value: mem0pass\n"
+          "            - name: OPENAI_API_KEY\n              value: \"<set OPENAI_API_KEY>\"\n")
+
+
+def test_k8s_folder_applied_as_a_whole_gets_no_placeholder_secret(tmp_path):
+    write_tree(tmp_path, {"k8s/api.yaml": DEPLOY,
+                          "README.md": "Deploy with\n\n    kubectl apply -f k8s/\n"})
+    result = fix(tmp_path, only=["k8s-secret-ref"])
+    assert not (tmp_path / "k8s/api-secret.yaml").exists()
+    assert (tmp_path / "k8s/api.yaml").read_text() == DEPLOY
+    [f] = _findings(result)
+    assert f.status == "reported" and "README.md:3" in f.message and "applied as a whole" in f.message
+    reasons = [s.reason for s in _skips(result)]
+    assert any("OPENAI_API_KEY left as it is: placeholder" in r for r in reasons)
+
+
+def test_k8s_kustomization_listing_the_folder(tmp_path):
+    write_tree(tmp_path, {"deploy/k8s/api.yaml": DEPLOY,
+                          "deploy/kustomization.yaml": "resources:\n  - k8s\n"})
+    [f] = _findings(fix(tmp_path, only=["k8s-secret-ref"]))
+    assert f.status == "reported" and "deploy/kustomization.yaml" in f.message
+
+
+def test_k8s_value_in_a_sibling_manifest_blocks_the_move(tmp_path):
+    sts = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: db\ndata:\n  password: mem0pass\n")
+    write_tree(tmp_path, {"k8s/api.yaml": DEPLOY, "k8s/db.yaml": sts})
+    [f] = _findings(fix(tmp_path, only=["k8s-secret-ref"]))
+    assert f.status == "reported" and "k8s/db.yaml:6" in f.message
+    assert (tmp_path / "k8s/api.yaml").read_text() == DEPLOY
+
+
+def test_k8s_single_file_apply_still_gets_the_secret(tmp_path):
+    write_tree(tmp_path, {"k8s/api.yaml": DEPLOY, "README.md": "kubectl apply -f k8s/api.yaml\n"})
+    fix(tmp_path, only=["k8s-secret-ref"])
+    assert "<set POSTGRES_PASSWORD>" in (tmp_path / "k8s/api-secret.yaml").read_text()
+    out = (tmp_path / "k8s/api.yaml").read_text()
+    assert "mem0pass" not in out and 'value: "<set OPENAI_API_KEY>"' in out
