@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fixer import suppress
 from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer.compose import env_pairs, read_side_file, services
-from fixer.envtemplate import original, project_files, runs_without_env, template_for
+from fixer.envtemplate import is_doc, original, project_files, runs_without_env, template_for
 from fixer.secrets import occurrences, why_stays
 from fixer.text import Edit
 from fixer.yamldoc import get, has_own
@@ -144,6 +144,7 @@ class ComposeSecrets(Codemod):
         rewrites: dict[int, list] = {}       # node id -> [node, new value]
         for lit in dict.fromkeys(f.literal for f in found):
             items = [f for f in found if f.literal == lit]
+            shown: list[str] = []      # documentation showing the value: told, not blocking
             node_edits, stuck = _doc_places(doc, lit, names[lit], env_nodes, rewrites)
             for path in files:
                 st = ctx.ws.files.get(path)
@@ -155,7 +156,8 @@ class ComposeSecrets(Codemod):
                     continue
                 text = original(ctx, path) or ""
                 offs = occurrences(text, lit)
-                stuck += [f"{path}:{text.count(chr(10), 0, o) + 1}" for o in offs[:3]]
+                where = [f"{path}:{text.count(chr(10), 0, o) + 1}" for o in offs[:3]]
+                (shown if is_doc(path) else stuck).extend(where)
             if stuck:
                 places = ", ".join(dict.fromkeys(stuck))
                 ctx.note(self, f"{doc.path}: a secret ({names[lit]}) is also used at {places}; not moved")
@@ -165,6 +167,9 @@ class ComposeSecrets(Codemod):
                 continue
             for n, value in node_edits:
                 rewrites[id(n)] = [n, value]
+            if shown:
+                ctx.note(self, f"{doc.path}: the documentation still shows the old value of {names[lit]} "
+                               f"at {', '.join(dict.fromkeys(shown))}: update it")
             moving += items
         if not moving:
             return

@@ -58,12 +58,22 @@ def readme_template(ctx, folder: str) -> tuple[str, str] | None:
     return None
 
 
+def is_doc(path: str) -> bool:
+    return _DOC.search(path) is not None
+
+
 def template_for(ctx, compose_path: str) -> Template:
+    """The file that provides the compose file's variables: a `.env` the repository keeps
+    next to it (compose reads it itself), else the template a README copies to `.env`
+    there, else `.env.example` next to the compose file."""
     folder = posixpath.dirname(compose_path)
+    dotenv = _norm(folder, ".env")
+    if ctx.exists(dotenv):
+        return Template(dotenv, source="")
     told = readme_template(ctx, folder)
     path, source = (told if told else (_norm(folder, ".env.example"), ""))
     t = Template(path, source=source)
-    if ignored(ctx, path):
+    if not ctx.exists(path) and ignored(ctx, path):
         t.blocked = f"{path} matches .gitignore: fixer does not commit it (add `!{posixpath.basename(path)}` " \
                     "to .gitignore to keep a template in git)"
     elif not ctx.exists(path) and ctx.root is not None and (Path(ctx.root) / path).exists():
@@ -183,7 +193,9 @@ def runs_without_env(ctx, compose_path: str, paths: list[str]) -> list[str]:
         text = original(ctx, p) or ""
         if not _COMPOSE_RUN.search(text):
             continue
-        mentions = name in text or (folder and folder in text) or (default and not folder)
+        here = posixpath.dirname(p) == folder
+        mentions = compose_path in text or (folder and folder in text) or (here and (name in text or default)) \
+            or (default and not folder)
         if mentions and "--env-file" not in text and not re.search(r"(^|[\s/>])\.env\b(?!\.)", text):
             out.append(p)
     return out

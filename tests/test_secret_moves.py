@@ -212,6 +212,31 @@ def test_apply_never_replaces_an_untracked_template(tmp_path):
     assert f.status == "reported" and "exists on disk but not in git" in f.message
 
 
+def test_a_kept_dotenv_is_the_template(tmp_path):
+    # compose reads a .env the repository keeps; an .env.example would not be read
+    write_tree(tmp_path, {
+        ".env": "MYSQL_VERSION=8\n",
+        "docker-compose-mysql.yml": "services:\n  mysql:\n    image: mysql:${MYSQL_VERSION}\n    environment:\n"
+                                    "      - MYSQL_ROOT_PASSWORD=root\n  app:\n    image: x\n    environment:\n"
+                                    "      - MYSQL_PWD=root\n      - MYSQL_USER=root\n"})
+    fix(tmp_path, only=["compose-secrets"])
+    assert (tmp_path / ".env").read_text() == "MYSQL_VERSION=8\nMYSQL_ROOT_PASSWORD=change-me\n"
+    assert not (tmp_path / ".env.example").exists()
+    out = (tmp_path / "docker-compose-mysql.yml").read_text()
+    assert "MYSQL_PWD=${MYSQL_ROOT_PASSWORD:?" in out and "MYSQL_USER=root" in out
+    assert _loads(tmp_path, "docker-compose-mysql.yml", ".env") == []
+
+
+def test_docs_showing_the_value_do_not_block(tmp_path):
+    write_tree(tmp_path, {
+        "compose.yaml": "services:\n  db:\n    image: mysql\n    environment:\n      MYSQL_ROOT_PASSWORD: somewordpress\n",
+        "other/README.md": "Set `MYSQL_ROOT_PASSWORD=somewordpress`.\n"})
+    result = fix(tmp_path, only=["compose-secrets"])
+    assert "somewordpress" not in (tmp_path / "compose.yaml").read_text()
+    notes = [n for cs in result.changesets for n in cs.notes]
+    assert any("other/README.md:1" in n and "documentation" in n for n in notes)
+
+
 def test_equal_values_share_one_variable_across_compose_files(tmp_path):
     write_tree(tmp_path, {
         "compose.yaml": "services:\n  db:\n    image: postgres\n    environment:\n      POSTGRES_PASSWORD: Zx9-literal\n",
