@@ -211,7 +211,8 @@ class ComposeSecrets(Codemod):
         per_service: dict[str, list] = {}
         for f in moving:
             per_service.setdefault(f.service, []).append(f)
-        told = f" ({template.source} copies it to .env)" if template.source else ""
+        told = f" ({template.source} copies it to .env)" if template.source else \
+            "" if template.path.endswith(".env") else "; no README copies it to .env: tell users to"
         for name, fs in per_service.items():
             keys = ", ".join(dict.fromkeys(f.key for f in fs))
             message = f"service {name} has literal secrets in environment: {keys}"

@@ -154,7 +154,7 @@ class K8sSecretRef(Codemod):
         # the Secret manifest fixer would write is there already
         Example("deploy/api.yaml",
                 "apiVersion: v1\nkind: Pod\nmetadata:\n  name: api\nspec:\n  containers:\n    - name: api\n"
-                "      image: example/api:1.0\n      env:\n        - name: API_TOKEN\n          value: tok-1234567890\n",
+                "      image: example/api:1.0\n      env:\n        - name: API_TOKEN\n          value: tok-8f3a9c2e71\n",
                 files={"deploy/api-secret.yaml": "# managed elsewhere\n"}, skip="exists; not overwritten"),
     ]
 

@@ -227,7 +227,8 @@ def masker(secrets: Iterable[str]) -> Callable[[str], str]:
 _PLACEHOLDER = re.compile(
     r"(?i)^(?:x{3,}|\*{3,}|\.{3}|-+|local|none|null|nil|n/?a|todo|tbd|unused|not[-_ ]?(?:needed|used|set|required)"
     r"|change[-_ ]?me.*|changeit|replace[-_ ]?me.*|example|placeholder|dummy.*|fake.*|sample|test"
-    r"|your[-_ ].*|.*[-_ ]here|<[^<>]*>|\{\{[^{}]*\}\}|.*x{6,}.*|[a-z]+-\.\.\.|sk-\.\.\..*)$")
+    r"|your[-_ ].*|.*[-_ ]here|<[^<>]*>|\{\{[^{}]*\}\}|.*x{6,}.*|[a-z]+-\.\.\.|sk-\.\.\..*"
+    r"|password|secret|.*[-_]?1234567890)$")
 _DUMMY_NOTE = re.compile(
     r"(?i)\b(dummy|fake|placeholder|throw-?away|not (?:a )?real|ci[- ](?:only|safe)|"
     r"tests?(?:[- ]only)?|testing|example|insecure default|local dev(?:elopment)?(?: only)?)\b")

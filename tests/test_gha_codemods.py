@@ -106,6 +106,8 @@ def test_secret_names_and_values():
     assert secret_value("TOKEN_URL", "https://x/token") is None
     assert secret_value("LOG_LEVEL", "debug") is None
     assert secret_value("API_KEY", "") is None
+    assert secret_value("GH_AW_SECRET_NAMES", "A_TOKEN,B_TOKEN") is None      # names of secrets
+    assert secret_value("GH_AW_TOKEN_USAGE_SUMMARY_TITLE", "Token usage") is None
     assert secret_value("NPM_TOKEN", "$NPM_TOKEN") is None
 
 

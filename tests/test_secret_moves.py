@@ -64,7 +64,7 @@ def test_whole_values_not_substrings():
     assert occurrences("x: Zq9-strong-value\ncmd --x=Zq9-strong-value\n", "Zq9-strong-value") == [3, 28]
 
 
-@pytest.mark.parametrize("value", ["local", "none", "not_needed", "changeme", "change-me", "example", "xxx",
+@pytest.mark.parametrize("value", ["password", "pk-lf-1234567890", "local", "none", "not_needed", "changeme", "change-me", "example", "xxx",
                                    "<set POSTGRES_URL>", "your-api-key", "", "sk-xxxxxxxxxxxxxxxx"])
 def test_placeholders(value):
     assert placeholder(value)
@@ -128,11 +128,11 @@ def test_placeholders_stay_and_one_value_moves_everywhere(tmp_path):
 
 
 def test_value_used_in_config_and_script_does_not_move(tmp_path):
-    compose = ("services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: password\n"
+    compose = ("services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: hunter2\n"
                "      POSTGRES_USER: user\n")
     files = {"compose.yaml": compose,
-             "config/app.json": '{"db": {"dsn": "postgres://user:password@db/app"}}\n',
-             "scripts/e2e.sh": "#!/bin/sh\nexport PGPASSWORD=password\ndocker compose up -d\n"}
+             "config/app.json": '{"db": {"dsn": "postgres://user:hunter2@db/app"}}\n',
+             "scripts/e2e.sh": "#!/bin/sh\nexport PGPASSWORD=hunter2\ndocker compose up -d\n"}
     write_tree(tmp_path, files)
     result = fix(tmp_path, only=["compose-secrets"])
     assert (tmp_path / "compose.yaml").read_text("utf-8") == compose
