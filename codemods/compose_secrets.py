@@ -1,6 +1,7 @@
 """compose-secrets: literal passwords in `environment:` become required variables."""
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 
@@ -138,7 +139,7 @@ class ComposeSecrets(Codemod):
     def _rewrite(self, doc, ctx, found):
         template = template_for(ctx, doc.path)
         names = self._names(found, ctx.shared.setdefault(("compose-secrets", "names", template.path), {}))
-        files = project_files(ctx, doc)
+        files = _with_siblings(ctx, doc)
         env_nodes = {id(f.node) for f in found}
         moving: list[_Literal] = []
         rewrites: dict[int, list] = {}       # node id -> [node, new value]
@@ -231,6 +232,21 @@ class ComposeSecrets(Codemod):
             ctx.note(self, f"{doc.path}: set {vars_} (service {name}) in .env or the environment "
                            f"(listed in {template.path}{told}); rotate the old values")
             yield Finding(doc.path, fs[0].line, message, edits, check=self.checks[0])
+
+
+def _with_siblings(ctx, doc) -> list[str]:
+    """The project's files, with those of the other compose files of the folder (they share
+    the template and the variables: a value moves in all of them or in none)."""
+    folder = posixpath.dirname(doc.path)
+    files = project_files(ctx, doc)
+    out = dict.fromkeys(files)
+    for path in files:
+        st = ctx.ws.files.get(path)
+        if st is not None and st.kind == "compose" and posixpath.dirname(path) == folder:
+            other = ctx.document(path)
+            if other is not None and other.docs:
+                out.update(dict.fromkeys(p for p in project_files(ctx, other) if p != doc.path))
+    return list(out)
 
 
 @dataclass

@@ -154,8 +154,9 @@ def project_files(ctx, doc) -> list[str]:
     out = []
     below = folder + "/" if folder else ""
     for p in sorted(ctx.ws.all_paths | set(ctx.ws.files)):
-        if p == doc.path:
-            continue
+        st = ctx.ws.files.get(p)
+        if p == doc.path or st is not None and st.kind in ("k8s", "helm", "helm-values"):
+            continue      # another way to deploy, with its own secrets (k8s-secret-ref)
         d, name = posixpath.dirname(p), posixpath.basename(p)
         if (d == folder or p in refs or p.startswith(below) and _CONFIG.search(name) or any(p.startswith(r + "/") for r in refs if r)
                 or _TEMPLATE_NAME.search(name) or _DOC.search(p)

@@ -292,3 +292,17 @@ def test_k8s_single_file_apply_still_gets_the_secret(tmp_path):
     assert "<set POSTGRES_PASSWORD>" in (tmp_path / "k8s/api-secret.yaml").read_text()
     out = (tmp_path / "k8s/api.yaml").read_text()
     assert "mem0pass" not in out and 'value: "<set OPENAI_API_KEY>"' in out
+
+
+def test_a_value_blocked_in_one_compose_file_moves_in_none(tmp_path):
+    # docker-compose.yml mounts ./result, whose code holds the password; the images variant
+    # runs the same code from an image: neither moves
+    db = "  db:\n    image: postgres:15\n    environment:\n      POSTGRES_PASSWORD: postgres\n"
+    files = {"docker-compose.yml": "services:\n  result:\n    build: ./result\n    volumes:\n      - ./result:/app\n" + db,
+             "docker-compose.images.yml": "services:\n  result:\n    image: x/result\n" + db,
+             "result/server.js": "const c = 'postgres://postgres:postgres@db/postgres';\n"}
+    write_tree(tmp_path, files)
+    result = fix(tmp_path, only=["compose-secrets"])
+    assert not result.changed
+    assert {f.path for f in _findings(result)} == {"docker-compose.yml", "docker-compose.images.yml"}
+    assert all("result/server.js:1" in f.message for f in _findings(result))
