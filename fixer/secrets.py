@@ -241,6 +241,8 @@ def placeholder(value: str) -> str | None:
         return "empty"
     if _PLACEHOLDER.match(v):
         return f"placeholder value ({v})"
+    if re.fullmatch(r"(/|\./|~/)[\w./@+-]*", v):
+        return "a file path (the secret is in that file)"
     return None
 
 

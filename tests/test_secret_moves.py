@@ -64,7 +64,7 @@ def test_whole_values_not_substrings():
     assert occurrences("x: Zq9-strong-value\ncmd --x=Zq9-strong-value\n", "Zq9-strong-value") == [3, 28]
 
 
-@pytest.mark.parametrize("value", ["password", "pk-lf-1234567890", "local", "none", "not_needed", "changeme", "change-me", "example", "xxx",
+@pytest.mark.parametrize("value", ["/run/secrets/db-password", "password", "pk-lf-1234567890", "local", "none", "not_needed", "changeme", "change-me", "example", "xxx",
                                    "<set POSTGRES_URL>", "your-api-key", "", "sk-xxxxxxxxxxxxxxxx"])
 def test_placeholders(value):
     assert placeholder(value)
