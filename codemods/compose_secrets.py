@@ -43,10 +43,13 @@ class ComposeSecrets(Codemod):
         "A password written into `environment:` lives in git history forever and in every "
         "clone, CI log and image of the repository. fixer replaces each literal (a value of "
         "a secret-like variable, or the password inside a URL) with `${NAME:?NAME is "
-        "required}`, so compose refuses to start without it, and lists NAME with a placeholder "
-        "in `.env.example` next to the compose file. Put the real value in `.env` (ignored by "
-        "git) or the deployment's environment. The literal is never written anywhere; rotate "
-        "it, since it stays in history.")
+        "required}`, rewrites every other place of the same value in the compose files to "
+        "`${NAME}`, and lists NAME with a placeholder in the env template (a kept `.env`, the "
+        "file the README copies to `.env`, or `.env.example` next to the compose file). A "
+        "value also used in a config file, script or env template fixer does not rewrite "
+        "stays where it is, and the places are listed: moving only some of them would break "
+        "the application. Placeholders and dummy values stay. The literal is never written "
+        "anywhere; rotate it, since it stays in history.")
     examples = [
         Example("compose.yaml",
                 "services:\n  db:\n    image: postgres:16\n    environment:\n"
