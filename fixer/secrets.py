@@ -19,6 +19,7 @@ placeholders, values an adjacent comment marks as dummy, CI-only or test values)
 """
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Callable, Iterable
 
@@ -166,6 +167,7 @@ _KEY_BEFORE = re.compile(r"""(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)["']?(?:\s*:\s*|\s
 _URL_BEFORE = re.compile(r"://[^\s/:@]*:$")
 _FLAG = re.compile(r"(?i)pass|pwd|secret|token|key")
 _NAME_LINE = re.compile(r"""^[ +\-]?\s*(?:-\s+)?["']?name["']?\s*:\s*["']?([A-Za-z_][A-Za-z0-9_.-]*)""")
+_NAME_LINE_M = re.compile(_NAME_LINE.pattern.replace("\\s", "[ \\t]"), re.M)
 
 
 def _secret_position(line: str, start: int, value: str, name: str | None) -> bool:
@@ -307,19 +309,19 @@ def occurrences(text: str, value: str) -> list[int]:
     """Offsets where `value` appears in `text` as a secret: a whole token (never inside a
     longer word) that is, for a weak value, in a secret position (see the module's rules);
     a strong value counts wherever it is a whole token."""
-    if not value or not value.strip():
+    if not value or not value.strip() or value not in text:
         return []
     pat = re.compile(f"(?:(?<![{_TOKEN}])|(?<=\\s-p))" + re.escape(value) + f"(?![{_TOKEN}])")
+    hits = [h.start() for h in pat.finditer(text)]
+    if not hits or strong(value):
+        return hits
+    names = [(m.start(), m.group(1)) for m in _NAME_LINE_M.finditer(text)]
     out = []
-    name = None
-    pos = 0
-    loud = strong(value)
-    for line in text.splitlines(keepends=True):
-        m = _NAME_LINE.match(line)
-        if m:
-            name = m.group(1)
-        for h in pat.finditer(line):
-            if loud or _secret_position(line, h.start(), value, name):
-                out.append(pos + h.start())
-        pos += len(line)
+    for at in hits:
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        line = text[start:end if end >= 0 else len(text)]
+        k = bisect.bisect_right(names, (start, "\uffff")) - 1
+        if _secret_position(line, at - start, value, names[k][1] if k >= 0 else None):
+            out.append(at)
     return out
