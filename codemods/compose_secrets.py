@@ -215,7 +215,7 @@ class ComposeSecrets(Codemod):
         per_service: dict[str, list] = {}
         for f in moving:
             per_service.setdefault(f.service, []).append(f)
-        told = f" ({template.source} copies it to .env)" if template.source else \
+        told = f", which {template.source} copies to .env" if template.source else \
             "" if template.path.endswith(".env") else "; no README copies it to .env: tell users to"
         for name, fs in per_service.items():
             keys = ", ".join(dict.fromkeys(f.key for f in fs))
@@ -233,7 +233,8 @@ class ComposeSecrets(Codemod):
                 first = False
             vars_ = ", ".join(dict.fromkeys(names[f.literal] for f in fs))
             ctx.note(self, f"{doc.path}: set {vars_} (service {name}) in .env or the environment "
-                           f"(listed in {template.path}{told}); rotate the old values")
+                           f"(listed in {template.path}{told}); a database already initialised keeps "
+                           "its old password: use that value in .env, or rotate it in the database too")
             yield Finding(doc.path, fs[0].line, message, edits, check=self.checks[0])
 
 
