@@ -150,6 +150,11 @@ class ComposeSecrets(Codemod):
             items = [f for f in found if f.literal == lit]
             shown: list[str] = []      # documentation showing the value: told, not blocking
             node_edits, stuck = _doc_places(doc, lit, names[lit], env_nodes, rewrites)
+            # a place under `# fixer: ignore` stays, so the value stays everywhere
+            held = [f for f in items if suppress.why(doc, f.line, self.id)]
+            stuck += [f"{doc.path}:{f.line} (service {f.service}, under fixer: ignore)" for f in held]
+            stuck += [f"{doc.path}:{n.start_mark.line + 1} (under fixer: ignore)" for n, _ in node_edits
+                      if suppress.why(doc, n.start_mark.line + 1, self.id)]
             for path in files:
                 st = ctx.ws.files.get(path)
                 if st is not None and st.kind == "compose" and st.text is not None:

@@ -306,3 +306,34 @@ def test_a_value_blocked_in_one_compose_file_moves_in_none(tmp_path):
     assert not result.changed
     assert {f.path for f in _findings(result)} == {"docker-compose.yml", "docker-compose.images.yml"}
     assert all("result/server.js:1" in f.message for f in _findings(result))
+
+
+def test_gitignore_rules_as_git_reads_them(tmp_path):
+    from fixer.envtemplate import ignored
+
+    class Ctx:     # what ignored() reads: the root and, outside git, the .gitignore files
+        def __init__(self, root):
+            self.root = root
+
+        def read(self, path):
+            p = self.root / path
+            return p.read_text() if p.exists() else None
+
+    write_tree(tmp_path, {".gitignore": ".env.*\n!.env.example\n", "sub/.gitignore": "*.sample\n"})
+    for root_is_git in (False, True):
+        if root_is_git:
+            init_repo(tmp_path)
+        ctx = Ctx(tmp_path)
+        assert ignored(ctx, ".env.local") and ignored(ctx, "a/.env.prod")
+        assert not ignored(ctx, ".env.example") and not ignored(ctx, "a/.env.example")
+        assert ignored(ctx, "sub/env.sample") and not ignored(ctx, "env.sample")
+
+
+def test_a_suppressed_place_keeps_the_value_everywhere(tmp_path):
+    compose = ("services:\n  db:  # fixer: ignore[compose-secrets]\n    image: postgres:16\n    environment:\n"
+               "      POSTGRES_PASSWORD: s3cr3t-pw\n  api:\n    build: .\n    environment:\n"
+               "      DATABASE_URL: postgres://app:s3cr3t-pw@db/app\n")
+    write_tree(tmp_path, {"compose.yaml": compose})
+    result = fix(tmp_path, only=["compose-secrets"])
+    assert (tmp_path / "compose.yaml").read_text() == compose
+    assert any("under fixer: ignore" in f.message for f in _findings(result))
