@@ -21,28 +21,42 @@ def _norm(base: str, p: str) -> str:
 
 def applied_whole(ctx, folder: str) -> str | None:
     """Where the folder is applied as a whole ('path:line: the command'), else None."""
-    paths = sorted(ctx.ws.all_paths | set(ctx.ws.files))
-    for path in paths:
+    for where, target, recursive in _applies(ctx):
+        if target == folder or (recursive and (target == "" or folder.startswith(target + "/"))):
+            return where
+    return None
+
+
+def _applies(ctx) -> list[tuple[str, str, bool]]:
+    """(where, folder, recursive) of every folder the repository applies as a whole; read
+    once per run."""
+    key = ("kubeapply", "folders")
+    if key in ctx.shared:
+        return ctx.shared[key]
+    out: list[tuple[str, str, bool]] = []
+    for path in sorted(ctx.ws.all_paths | set(ctx.ws.files)):
         if not _WHERE.search(path):
             continue
+        name = posixpath.basename(path)
+        kustomization = name in ("kustomization.yaml", "kustomization.yml", "Kustomization")
         text = original(ctx, path) or ""
-        if "kubectl" not in text and not posixpath.basename(path).startswith("kustomization"):
+        if "kubectl" not in text and not kustomization:
             continue
         base = posixpath.dirname(path)
         for m in _APPLY.finditer(text):
             args = m.group(1)
             recursive = re.search(r"(?:^|\s)(-R|--recursive)\b", args) is not None
+            where = f"{path}:{text.count(chr(10), 0, m.start()) + 1}: {m.group(0).strip()[:80]}"
             for f in _FLAG.finditer(args):
                 target = f.group(2)
                 if "://" in target or target == "-" or re.search(r"\.(ya?ml|json)$", target):
                     continue
                 for b in dict.fromkeys([base, ""]):
-                    t = _norm(b, target)
-                    if t == folder or (recursive and (t == "" or folder.startswith(t + "/"))):
-                        line = text.count("\n", 0, m.start()) + 1
-                        return f"{path}:{line}: {m.group(0).strip()[:80]}"
-        if posixpath.basename(path) in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+                    out.append((where, _norm(b, target), recursive))
+        if kustomization:
             for m in re.finditer(r"^\s*-\s*['\"]?([^\s'\"#]+)", text, re.M):
-                if _norm(base, m.group(1)) == folder and not re.search(r"\.(ya?ml|json)$", m.group(1)):
-                    return f"{path}:{text.count(chr(10), 0, m.start()) + 2}: lists {m.group(1)}"
-    return None
+                if not re.search(r"\.(ya?ml|json)$", m.group(1)) and "://" not in m.group(1):
+                    out.append((f"{path}:{text.count(chr(10), 0, m.start(1)) + 1}: lists {m.group(1)}",
+                                _norm(base, m.group(1)), False))
+    ctx.shared[key] = out
+    return out

@@ -275,7 +275,7 @@ def test_k8s_kustomization_listing_the_folder(tmp_path):
     write_tree(tmp_path, {"deploy/k8s/api.yaml": DEPLOY,
                           "deploy/kustomization.yaml": "resources:\n  - k8s\n"})
     [f] = _findings(fix(tmp_path, only=["k8s-secret-ref"]))
-    assert f.status == "reported" and "deploy/kustomization.yaml" in f.message
+    assert f.status == "reported" and "deploy/kustomization.yaml:2: lists k8s" in f.message
 
 
 def test_k8s_value_in_a_sibling_manifest_blocks_the_move(tmp_path):
