@@ -188,7 +188,7 @@ class ComposeSecrets(Codemod):
                            + ", ".join(f"{v}=change-me" for v in new_vars) + f" in {template.path}")
             yield from self._report(doc, moving, f"no env template can be written ({template.blocked})")
             return
-        scripts = runs_without_env(ctx, doc.path, files)
+        scripts = runs_without_env(ctx, doc.path, files, readme_copies=bool(template.source))
         if scripts:
             yield from self._report(doc, moving, f"{', '.join(scripts)} run(s) compose without an env file "
                                     f"and would stop on the new required variables ({', '.join(new_vars)})")

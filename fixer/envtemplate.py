@@ -180,16 +180,22 @@ def original(ctx, path: str) -> str | None:
 _COMPOSE_RUN = re.compile(r"\bdocker[- ]compose\b")
 
 
-def runs_without_env(ctx, compose_path: str, paths: list[str]) -> list[str]:
+def runs_without_env(ctx, compose_path: str, paths: list[str], readme_copies: bool = False) -> list[str]:
     """Scripts and workflows that run this compose file with no env file in place
-    (no `--env-file`, no `.env` written first): new required variables break them."""
+    (no `--env-file`, no `.env` written first): new required variables break them. When a
+    README has users copy the template to `.env`, only what CI runs counts (workflows and
+    the scripts they call)."""
     name = posixpath.basename(compose_path)
     folder = posixpath.dirname(compose_path)
     default = re.match(r"(docker-)?compose\.ya?ml$", name) is not None
+    workflows = [p for p in paths if p.startswith(".github/workflows/")]
+    ci_text = "\n".join(original(ctx, p) or "" for p in workflows) if readme_copies else ""
     out = []
     for p in paths:
         if not (p.startswith(".github/workflows/") or p.endswith((".sh", ".bash"))
                 or posixpath.basename(p).lower() in ("makefile", "justfile")):
+            continue
+        if readme_copies and p not in workflows and not (p.endswith((".sh", ".bash")) and p in ci_text):
             continue
         text = original(ctx, p) or ""
         if not _COMPOSE_RUN.search(text):

@@ -337,3 +337,21 @@ def test_a_suppressed_place_keeps_the_value_everywhere(tmp_path):
     result = fix(tmp_path, only=["compose-secrets"])
     assert (tmp_path / "compose.yaml").read_text() == compose
     assert any("under fixer: ignore" in f.message for f in _findings(result))
+
+
+def test_readme_copy_then_make_up_keeps_working(tmp_path):
+    # users run `cp .env.example .env && make up`: the Makefile finds .env; CI does not
+    compose = "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: s3cr3t-pw\n"
+    files = {"README.md": "cp .env.example .env && make up\n", ".env.example": "LOG=info\n",
+             "Makefile": "up:\n\tdocker compose up -d\n", "compose.yaml": compose}
+    write_tree(tmp_path, files)
+    fix(tmp_path, only=["compose-secrets"])
+    assert (tmp_path / ".env.example").read_text() == "LOG=info\nPOSTGRES_PASSWORD=change-me\n"
+    assert _loads(tmp_path, "compose.yaml", ".env.example") == []
+    # a workflow calling a script that runs compose without .env would break: nothing moves
+    write_tree(tmp_path, {**files, ".github/workflows/e2e.yml": "on: push\njobs:\n  e2e:\n    runs-on: ubuntu-latest\n"
+                          "    steps:\n      - run: ./scripts/e2e.sh\n",
+                          "scripts/e2e.sh": "#!/bin/sh\ndocker compose -f compose.yaml up -d\n"})
+    [f] = _findings(fix(tmp_path, only=["compose-secrets"]))
+    assert f.status == "reported" and "scripts/e2e.sh" in f.message
+    assert (tmp_path / "compose.yaml").read_text() == compose
