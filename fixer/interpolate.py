@@ -154,3 +154,25 @@ def compose_problems(text: str, env: dict[str, str]) -> list[str]:
                 continue
             problems += [f"required variable {m} is not set" for m in res.missing]
     return sorted(set(problems))
+
+
+def main(argv: list[str]) -> int:
+    """`python -m fixer.interpolate COMPOSE [ENV_FILE]`: would the compose file load with
+    these values? Prints each problem; exit 1 when there is one."""
+    from pathlib import Path
+
+    if not 1 <= len(argv) <= 2:
+        print("usage: python -m fixer.interpolate COMPOSE [ENV_FILE]")
+        return 2
+    env = parse_env(Path(argv[1]).read_text("utf-8")) if len(argv) == 2 else {}
+    problems = compose_problems(Path(argv[0]).read_text("utf-8"), env)
+    for p in problems:
+        print(f"{argv[0]}: {p}")
+    if not problems:
+        print(f"{argv[0]}: loads" + (f" with {argv[1]}" if len(argv) == 2 else ""))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main(sys.argv[1:]))

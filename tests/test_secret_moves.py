@@ -355,3 +355,15 @@ def test_readme_copy_then_make_up_keeps_working(tmp_path):
     [f] = _findings(fix(tmp_path, only=["compose-secrets"]))
     assert f.status == "reported" and "scripts/e2e.sh" in f.message
     assert (tmp_path / "compose.yaml").read_text() == compose
+
+
+def test_interpolation_command(tmp_path):
+    import subprocess
+    import sys
+    write_tree(tmp_path, {"c.yaml": "services:\n  a:\n    image: x\n    environment:\n      P: ${P:?P is required}\n",
+                          ".env.example": "P=change-me\n"})
+    run = [sys.executable, "-m", "fixer.interpolate", str(tmp_path / "c.yaml")]
+    bad = subprocess.run(run, capture_output=True, text=True)
+    assert bad.returncode == 1 and "required variable P" in bad.stdout
+    ok = subprocess.run(run + [str(tmp_path / ".env.example")], capture_output=True, text=True)
+    assert ok.returncode == 0 and "loads with" in ok.stdout
