@@ -11,6 +11,8 @@ from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer.k8s import (Unsafe, chart_dir, containers, join, may_hold_workload, open_scopes, parse_or_reason,
                        rendered_entries, replace_pair, resources, safe_line, values_node,
                        workloads)
+from fixer.kubeapply import applied_whole
+from fixer.secrets import occurrences, why_stays
 from fixer.text import Edit
 from fixer.yamldoc import get, get_pair, has_own, render_scalar, scalar
 
@@ -65,6 +67,37 @@ def env_candidates(doc, c):
         if not name or pair is None or not isinstance(pair[1], ScalarNode):
             continue
         yield item, name, pair[0], pair[1]
+
+
+def _elsewhere(ctx, doc, nodes) -> list[str]:
+    """Places in the manifest's folder holding one of these values that fixer does not move
+    with them (a ConfigMap, args, a DSN under another name): 'path:line'."""
+    folder = str(PurePosixPath(doc.path).parent)
+    out = []
+    for path in sorted(ctx.ws.all_paths | set(ctx.ws.files)):
+        if str(PurePosixPath(path).parent) != folder:
+            continue
+        other = doc if path == doc.path else ctx.document(path)
+        text = other.text if other is not None else ctx.read(path) or ""
+        moved = _moved_by_own_fix(other)
+        for n in nodes:
+            for o in occurrences(text, n.value):
+                if not any(a <= o < b for a, b in moved):
+                    out.append(f"{path}:{text.count(chr(10), 0, o) + 1}")
+    return list(dict.fromkeys(out))
+
+
+def _moved_by_own_fix(d) -> list[tuple[int, int]]:
+    """Spans of the env values a plain manifest's own fix moves."""
+    if d is None or getattr(d, "kind", "") != "k8s" or parse_or_reason(d):
+        return []
+    out = []
+    for w in workloads(d):
+        for c in containers(d, w.pod_spec):
+            for item, name, k, v in env_candidates(d, c):
+                if secret_like(name, v.value) and not why_stays(v.value, d.text, v.start_mark.line):
+                    out.append((v.start_mark.index, v.end_mark.index))
+    return out
 
 
 def _ref(name_text, key):
@@ -122,7 +155,7 @@ class K8sSecretRef(Codemod):
         # the Secret manifest fixer would write is there already
         Example("deploy/api.yaml",
                 "apiVersion: v1\nkind: Pod\nmetadata:\n  name: api\nspec:\n  containers:\n    - name: api\n"
-                "      image: example/api:1.0\n      env:\n        - name: API_TOKEN\n          value: tok-1234567890\n",
+                "      image: example/api:1.0\n      env:\n        - name: API_TOKEN\n          value: tok-8f3a9c2e71\n",
                 files={"deploy/api-secret.yaml": "# managed elsewhere\n"}, skip="exists; not overwritten"),
     ]
 
@@ -155,8 +188,21 @@ class K8sSecretRef(Codemod):
                 for item, name, k, v in env_candidates(doc, c):
                     if not secret_like(name, v.value):
                         continue
+                    stays = why_stays(v.value, doc.text, v.start_mark.line)
+                    if stays:
+                        yield Skip(doc.path, k.start_mark.line + 1,
+                                   f"{w.label()} {c.label()}: env {name} left as it is: {stays}")
+                        continue
                     found.append((c, item, name, k, v))
             if not found:
+                continue
+            stuck = _elsewhere(ctx, doc, [f[4] for f in found])
+            if stuck:
+                for c, item, name, k, v in found:
+                    ctx.secret(v.value)
+                yield Finding(doc.path, found[0][3].start_mark.line + 1,
+                              f"{w.label()}: env {', '.join(f[2] for f in found)} hold secret values also used at "
+                              f"{', '.join(stuck)}; not moved (every place must change together)", check=CHECK)
                 continue
             if not w.name:
                 yield Skip(doc.path, w.line, f"{w.kind} has no plain name to name its Secret after")
@@ -178,6 +224,17 @@ class K8sSecretRef(Codemod):
         target = self._secret_path(doc.path)
         if ctx.exists(target):
             yield Skip(doc.path, secrets[0][0].line, f"{target} exists; not overwritten")
+            return
+        folder = str(PurePosixPath(target).parent)
+        whole = applied_whole(ctx, "" if folder == "." else folder)
+        if whole:
+            # a placeholder Secret there would be applied over the real one: report instead
+            for w, sname, keys in secrets:
+                lits = " ".join(f"--from-literal={k}=..." for k, _ in keys)
+                yield Finding(doc.path, w.line, f"{w.label()}: env {', '.join(e for _, e in keys)} hold secret "
+                              f"values; not moved: its folder is applied as a whole ({whole}), so a placeholder "
+                              f"Secret cannot be written there. Create it (kubectl create secret generic {sname} "
+                              f"{lits}) and reference it with secretKeyRef", check=CHECK)
             return
         nl = doc.newline
         body = ("---" + nl).join(self._secret_doc(w, sname, keys, nl) for w, sname, keys in secrets)

@@ -11,9 +11,15 @@ or symbols, or at least 16 characters) is masked wherever it appears. A weaker o
 rules call secret (`PASSWORD: postgres`, `DB_PASSWORD=postgres`, a Kubernetes `value:`
 under such a `name:`), after a command-line flag naming one (`--requirepass r3dis`) or as
 the password of a URL (`://user:postgres@`), always as a whole token. `ENV MCP_SERVER=postgres` stays readable.
+Placeholders (`changeme`, `local`, `<set X>`) are not secrets.
+
+The same rules find where else a value is used (`occurrences`), for the codemods that move
+a value: every place moves together or none; and say which values stay (`why_stays`:
+placeholders, values an adjacent comment marks as dummy, CI-only or test values).
 """
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Callable, Iterable
 
@@ -123,7 +129,7 @@ def find(path: str, kind: str, text: str) -> set[str]:
     for name, value in pairs:
         if isinstance(value, str):
             hit = secret_in(str(name), value)
-            if hit:
+            if hit and not placeholder(hit):
                 out.add(hit)
     return out
 
@@ -161,6 +167,26 @@ _KEY_BEFORE = re.compile(r"""(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)["']?(?:\s*:\s*|\s
 _URL_BEFORE = re.compile(r"://[^\s/:@]*:$")
 _FLAG = re.compile(r"(?i)pass|pwd|secret|token|key")
 _NAME_LINE = re.compile(r"""^[ +\-]?\s*(?:-\s+)?["']?name["']?\s*:\s*["']?([A-Za-z_][A-Za-z0-9_.-]*)""")
+_NAME_LINE_M = re.compile(_NAME_LINE.pattern.replace("\\s", "[ \\t]"), re.M)
+
+
+def _secret_position(line: str, start: int, value: str, name: str | None) -> bool:
+    """Whether `value` at `start` of `line` sits where a secret goes: a URL's password, the
+    value of a secret-like name (a Kubernetes `value:` under such a `name:`), a flag."""
+    before = line[:start]
+    if _URL_BEFORE.search(before) and line.startswith("@", start + len(value)):
+        return True
+    if re.search(r"\s-p$", before):
+        return True      # mysql -pPASSWORD
+    m = _KEY_BEFORE.search(before)
+    if not m:
+        return False
+    key = m.group("key")
+    if before[:m.start()].endswith("-") and _FLAG.search(key):
+        return True      # a command-line flag: --requirepass VALUE, --password=VALUE
+    if key == "value" and name:
+        key = name
+    return secret_in(key, value) == value
 
 
 def masker(secrets: Iterable[str]) -> Callable[[str], str]:
@@ -174,20 +200,6 @@ def masker(secrets: Iterable[str]) -> Callable[[str], str]:
     weak_re = re.compile(f"(?<![{_TOKEN}])(?:" + "|".join(map(re.escape, weak)) + f")(?![{_TOKEN}])") \
         if weak else None
 
-    def secret_position(line: str, start: int, value: str, name: str | None) -> bool:
-        before = line[:start]
-        if _URL_BEFORE.search(before) and line.startswith("@", start + len(value)):
-            return True
-        m = _KEY_BEFORE.search(before)
-        if not m:
-            return False
-        key = m.group("key")
-        if before[:m.start()].endswith("-") and _FLAG.search(key):
-            return True      # a command-line flag: --requirepass VALUE, --password=VALUE
-        if key == "value" and name:
-            key = name
-        return secret_in(key, value) == value
-
     def mask_weak(text: str) -> str:
         out = []
         name = None        # the last Kubernetes-style `name:` seen (its `value:` follows)
@@ -196,7 +208,7 @@ def masker(secrets: Iterable[str]) -> Callable[[str], str]:
             if m:
                 name = m.group(1)
             if weak_re.search(line):
-                line = weak_re.sub(lambda h: MASK if secret_position(h.string, h.start(), h.group(0), name)
+                line = weak_re.sub(lambda h: MASK if _secret_position(h.string, h.start(), h.group(0), name)
                                    else h.group(0), line)
             out.append(line)
         return "".join(out)
@@ -210,3 +222,106 @@ def masker(secrets: Iterable[str]) -> Callable[[str], str]:
             text = mask_weak(text)
         return text
     return mask
+
+
+# -- placeholders and dummies ----------------------------------------------------
+
+_PLACEHOLDER = re.compile(
+    r"(?i)^(?:x{3,}|\*{3,}|\.{3}|-+|local|none|null|nil|n/?a|todo|tbd|unused|not[-_ ]?(?:needed|used|set|required)"
+    r"|change[-_ ]?me.*|changeit|replace[-_ ]?me.*|example|placeholder|dummy.*|fake.*|sample|test"
+    r"|your[-_ ].*|.*[-_ ]here|<[^<>]*>|\{\{[^{}]*\}\}|.*x{6,}.*|[a-z]+-\.\.\.|sk-\.\.\..*"
+    r"|password|secret|.*[-_]?1234567890)$")
+_DUMMY_NOTE = re.compile(
+    r"(?i)\b(dummy|fake|placeholder|throw-?away|not (?:a )?real|ci[- ](?:only|safe)|"
+    r"tests?(?:[- ]only)?|testing|example|insecure default|local dev(?:elopment)?(?: only)?)\b")
+
+
+def placeholder(value: str) -> str | None:
+    """Why a secret-position value is a placeholder that stays (None: a real value)."""
+    v = value.strip().strip("\"'")
+    if not v:
+        return "empty"
+    if _PLACEHOLDER.match(v):
+        return f"placeholder value ({v})"
+    if re.fullmatch(r"(/|\./|~/)[\w./@+-]*", v):
+        return "a file path (the secret is in that file)"
+    return None
+
+
+def _comment(line: str) -> str:
+    """The trailing comment of a YAML / shell / dotenv line ('' when none)."""
+    s = line.lstrip()
+    if s.startswith("#"):
+        return s[1:]
+    m = re.search(r"\s#(.*)$", line)
+    return m.group(1) if m else ""
+
+
+def dummy_note(text: str, line: int) -> str | None:
+    """The adjacent comment marking the value on `line` (0-based) as a dummy, CI-only or
+    test value: on its line, in the comment lines of its block above it, or on the line
+    that opens the block (and the comments right above that)."""
+    lines = text.splitlines()
+    if not 0 <= line < len(lines):
+        return None
+    seen = [_comment(lines[line])]
+    indent = len(lines[line]) - len(lines[line].lstrip())
+    i = line - 1
+    while i >= 0:
+        s = lines[i]
+        body = s.strip()
+        if not body:
+            i -= 1
+            continue
+        ind = len(s) - len(s.lstrip())
+        if body.startswith("#"):
+            seen.append(body[1:])
+        elif ind < indent:
+            seen.append(_comment(s))          # the line opening the block
+            j = i - 1
+            while j >= 0 and lines[j].strip().startswith("#"):
+                seen.append(lines[j].strip()[1:])
+                j -= 1
+            break
+        i -= 1
+    for c in seen:
+        m = _DUMMY_NOTE.search(c)
+        if m:
+            return c.strip()
+    return None
+
+
+def why_stays(value: str, text: str = "", line: int = -1) -> str | None:
+    """Why a secret value is left where it is: a placeholder, or marked as a dummy."""
+    reason = placeholder(value)
+    if reason:
+        return reason
+    if text and line >= 0:
+        note = dummy_note(text, line)
+        if note:
+            return f"marked as a dummy/CI/test value (comment: {note[:60]})"
+    return None
+
+
+# -- occurrences -----------------------------------------------------------------
+
+def occurrences(text: str, value: str) -> list[int]:
+    """Offsets where `value` appears in `text` as a secret: a whole token (never inside a
+    longer word) that is, for a weak value, in a secret position (see the module's rules);
+    a strong value counts wherever it is a whole token."""
+    if not value or not value.strip() or value not in text:
+        return []
+    pat = re.compile(f"(?:(?<![{_TOKEN}])|(?<=\\s-p))" + re.escape(value) + f"(?![{_TOKEN}])")
+    hits = [h.start() for h in pat.finditer(text)]
+    if not hits or strong(value):
+        return hits
+    names = [(m.start(), m.group(1)) for m in _NAME_LINE_M.finditer(text)]
+    out = []
+    for at in hits:
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        line = text[start:end if end >= 0 else len(text)]
+        k = bisect.bisect_right(names, (start, "\uffff")) - 1
+        if _secret_position(line, at - start, value, names[k][1] if k >= 0 else None):
+            out.append(at)
+    return out

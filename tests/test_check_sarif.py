@@ -36,7 +36,9 @@ COMPOSE = "# é\r\nservices:\r\n  web:\r\n    image: nginx:1.27\r\n"
 CONFIG = ('[tool.fixer]\nskip = ["compose-networks", "compose-privileged", "compose-cap-drop", '
           '"compose-read-only", "compose-healthcheck", "compose-resource-limits", "compose-secrets", '
           '"compose-restart"]\n'
-          f'[tool.fixer.codemod.gha-pin-actions]\npins = {{"actions/checkout@v4" = "{SHA}"}}\n')
+          f'[tool.fixer.codemod.gha-pin-actions]\npins = {{"actions/checkout@v4" = "{SHA}"}}\n'
+          # the service container's password is moved only on request
+          '[tool.fixer.codemod.gha-secrets]\nmove-service-passwords = true\n')
 
 
 def _repo(tmp_path: Path) -> Path:

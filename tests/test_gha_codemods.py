@@ -106,6 +106,8 @@ def test_secret_names_and_values():
     assert secret_value("TOKEN_URL", "https://x/token") is None
     assert secret_value("LOG_LEVEL", "debug") is None
     assert secret_value("API_KEY", "") is None
+    assert secret_value("GH_AW_SECRET_NAMES", "A_TOKEN,B_TOKEN") is None      # names of secrets
+    assert secret_value("GH_AW_TOKEN_USAGE_SUMMARY_TITLE", "Token usage") is None
     assert secret_value("NPM_TOKEN", "$NPM_TOKEN") is None
 
 
@@ -117,14 +119,39 @@ def test_secrets_keep_bytes_and_note(tmp_path):
     write_tree(tmp_path, {WF: text})
     result = fix(tmp_path, only=["gha-secrets"])
     got = (tmp_path / WF).read_bytes().decode()
-    assert got == (text.replace("'k-123456'", "\"${{ secrets.API_KEY }}\"")
-                   .replace("MYSQL_ROOT_PASSWORD: rootpw", "MYSQL_ROOT_PASSWORD: ${{ secrets.MYSQL_ROOT_PASSWORD }}"))
+    # the CI service container's password is a throwaway value: it stays
+    assert got == text.replace("'k-123456'", "\"${{ secrets.API_KEY }}\"")
     assert {"k-123456", "rootpw"} <= result.secrets
     notes = [n for cs in result.changesets for n in cs.notes]
-    assert any("MYSQL_ROOT_PASSWORD" in n and "CI database" in n for n in notes)
-    assert any("API_KEY" in n for n in notes)
+    assert any("API_KEY" in n for n in notes) and not any("MYSQL" in n for n in notes)
+    skips = [(s.line, s.reason) for cs in result.changesets for s in cs.skips]
+    assert any(line == 11 and "throwaway database" in r for line, r in skips)
+    # moved on request; `mysql -prootpw` uses it too: nothing moves, the places are listed
+    write_tree(tmp_path, {WF: text})
+    result = fix(tmp_path, only=["gha-secrets"], options={"gha-secrets": {"move-service-passwords": True}})
+    assert "MYSQL_ROOT_PASSWORD: rootpw" in (tmp_path / WF).read_text()
     skips = [(s.line, s.reason) for cs in result.changesets for s in cs.skips]
     assert any(line == 14 and "also appears" in r for line, r in skips)
+    [f] = [f for cs in result.changesets for f in cs.findings if "MYSQL" in f.message]
+    assert f.status == "reported" and "line(s) 14" in f.message
+
+
+def test_secrets_fork_pull_requests_and_dummies(tmp_path):
+    text = ("on: [push, pull_request]\njobs:\n  t:\n    runs-on: ubuntu-latest\n    env:\n"
+            "      # CI-only dummy values\n      JWT_SECRET: abc123def456\n"
+            "      OPENAI_API_KEY: your-api-key\n    steps:\n      - run: pytest -m test\n"
+            "        env:\n          DEPLOY_TOKEN: tok-9f8e7d6c\n")
+    write_tree(tmp_path, {WF: text})
+    result = fix(tmp_path, only=["gha-secrets"])
+    got = (tmp_path / WF).read_text()
+    assert "JWT_SECRET: abc123def456" in got and "OPENAI_API_KEY: your-api-key" in got
+    assert "DEPLOY_TOKEN: ${{ secrets.DEPLOY_TOKEN }}" in got
+    [f] = [f for cs in result.changesets for f in cs.findings]
+    assert "forks get no secrets" in f.message and "unsafe until repository secret DEPLOY_TOKEN exists" in f.message
+    reasons = [s.reason for cs in result.changesets for s in cs.skips]
+    assert any("JWT_SECRET left as it is: marked as a dummy" in r for r in reasons)
+    assert any("OPENAI_API_KEY left as it is: placeholder" in r for r in reasons)
+    assert not any("also appears" in r for r in reasons)     # no `ubuntu-latest`, `test` matches
 
 
 def test_secrets_name_clash_gets_job_prefix(tmp_path):
