@@ -9,6 +9,7 @@ import yaml
 
 from fixer import images
 from fixer.codemod import Codemod, Example, Finding, Skip
+from fixer.yamldoc import ParseError, get, items, to_python
 
 from ._dockerfile_util import external_base, final_stages, insert_after, installed, stage_chain
 
@@ -91,15 +92,21 @@ def _health_index(ctx) -> dict:
     if "health-index" in ctx.shared:
         return ctx.shared["health-index"]
     compose: dict[str, tuple[str, int]] = {}
-    for comp in ctx.documents(("compose",)):
-        if "healthcheck" not in comp.text:
-            continue
+    # the compose files' parsed documents are shared with the compose codemods
+    for comp in ctx.documents(("compose",), needles=("healthcheck",)):
         try:
-            data = yaml.safe_load(comp.text)
-        except yaml.YAMLError:
+            roots = comp.docs
+        except ParseError:
             continue
-        services = data.get("services") if isinstance(data, dict) else None
-        for svc in (services or {}).values() if isinstance(services, dict) else ():
+        if len(roots) != 1:
+            continue
+        for _, node in items(get(roots[0], "services")):
+            if get(node, "build") is None:
+                continue
+            try:
+                svc = to_python(node)
+            except yaml.YAMLError:
+                continue
             if not isinstance(svc, dict) or "build" not in svc:
                 continue
             build = svc["build"]

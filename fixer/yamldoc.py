@@ -62,7 +62,46 @@ def _compose_cached(text: str) -> tuple[Node, ...]:
         raise ParseError(f"invalid YAML{where}: {problem}") from None
     if "<<" in text:
         _refuse_duplicate_merge_keys(docs)
+    if "*" in text and "&" in text:
+        for d in docs:
+            _refuse_alias_bombs(d)
     return docs
+
+
+ALIAS_LIMIT = 10_000   # nodes that aliases may add to a document, beyond its own
+
+
+def _children(n: Node) -> list[Node]:
+    if isinstance(n, MappingNode):
+        return [x for pair in n.value for x in pair]
+    if isinstance(n, SequenceNode):
+        return n.value
+    return []
+
+
+def _refuse_alias_bombs(doc: Node) -> None:
+    """Refuse a document whose aliases expand it by more than ALIAS_LIMIT nodes (a
+    "billion laughs" file), or that contains itself: anything that builds or validates
+    its data would run for hours. Sizes are counted once per node, without expanding."""
+    size: dict[int, int] = {}
+    open_: set[int] = set()          # the nodes being counted: the current path
+    stack: list[tuple[Node, bool]] = [(doc, False)]
+    while stack:
+        n, finished = stack.pop()
+        nid = id(n)
+        if finished:
+            open_.discard(nid)
+            size[nid] = 1 + sum(size[id(c)] for c in _children(n))
+            continue
+        if nid in size:
+            continue
+        if nid in open_:
+            raise ParseError(f"invalid YAML (line {n.start_mark.line + 1}): an alias contains itself")
+        open_.add(nid)
+        stack.append((n, True))
+        stack.extend((c, False) for c in _children(n) if id(c) not in size)
+    if size[id(doc)] - len(size) > ALIAS_LIMIT:
+        raise ParseError(f"alias expansion exceeds {ALIAS_LIMIT:,} nodes")
 
 
 def _refuse_duplicate_merge_keys(docs) -> None:
