@@ -122,6 +122,8 @@ class YamlFile(TextFile):
     def __init__(self, path: str, text: str, bom: bool = False):
         super().__init__(path, text, bom)
         self._docs: list[Node] | ParseError | None = None
+        self._indent: int | None = None          # the file's style, found once (whole-file walks)
+        self._seq: int | None | bool = False
 
     @property
     def source(self) -> str:
@@ -145,6 +147,11 @@ class YamlFile(TextFile):
 
     def indent_step(self) -> int:
         """Indentation unit the file uses for nested block mappings (default 2)."""
+        if self._indent is None:
+            self._indent = self._find_indent_step()
+        return self._indent
+
+    def _find_indent_step(self) -> int:
         for doc in self.docs:
             for parent, child in _nested_block_mappings(doc):
                 step = child.start_mark.column - parent.start_mark.column
@@ -154,6 +161,11 @@ class YamlFile(TextFile):
 
     def seq_offset(self) -> int | None:
         """Column of `- ` relative to its key for block sequences in mappings."""
+        if self._seq is False:
+            self._seq = self._find_seq_offset()
+        return self._seq
+
+    def _find_seq_offset(self) -> int | None:
         for doc in self.docs:
             for node in walk(doc):
                 if isinstance(node, MappingNode) and not node.flow_style:
