@@ -532,9 +532,12 @@ class Engine:
         """Apply a codemod's edits, validate, drop what breaks a file."""
         cid = cs.codemod.id
         active: list[Finding] = []
+        marked: dict[str, bool] = {}     # path -> holds a `fixer:` comment (searched once)
         for f in findings:
             st = self.ws.files.get(f.path)
-            if st and st.text and "fixer:" in st.text and \
+            if f.path not in marked:
+                marked[f.path] = bool(st and st.text and "fixer:" in st.text)
+            if marked[f.path] and \
                     suppressed(self.ws.document(f.path), st.text, f.line, cid):
                 f.status, f.note = "suppressed", "fixer: ignore comment"
             elif not f.edits:

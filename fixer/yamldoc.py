@@ -65,10 +65,24 @@ def _compose_cached(text: str) -> tuple[Node, ...]:
     if "*" in text and "&" in text:
         for d in docs:
             _refuse_alias_bombs(d)
+    if len(text) > 2 * NODE_LIMIT:      # a node takes two characters at least
+        _refuse_huge(docs)
     return docs
 
 
 ALIAS_LIMIT = 10_000   # nodes that aliases may add to a document, beyond its own
+NODE_LIMIT = 100_000   # nodes of one file (a 2 MiB manifest of real resources has about 50,000)
+
+
+def _refuse_huge(docs) -> None:
+    """Every codemod and each validation walks the file again: past NODE_LIMIT nodes
+    that takes minutes, so such a file is left alone."""
+    count = 0
+    for d in docs:
+        for _ in walk(d):
+            count += 1
+        if count > NODE_LIMIT:
+            raise ParseError(f"more than {NODE_LIMIT:,} YAML nodes (left alone)")
 
 
 def _children(n: Node) -> list[Node]:
