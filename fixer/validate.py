@@ -12,7 +12,9 @@ import marshal
 import os
 import re
 import sys
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 from pathlib import Path
 
 import yaml
@@ -141,17 +143,26 @@ def _compose_fast():
     exec(obj, space)
     root = re.search(r"^def (\w+)\(", code, re.M).group(1)   # the schema's own function comes first
     service = re.search(r"^def (\w+__definitions_service)\(", code, re.M)
-    return space[root], space[service.group(1)] if service else None, fastjsonschema.JsonSchemaException
+    return FastCompose(space[root], space[service.group(1)] if service else None,
+                       fastjsonschema.JsonSchemaException)
+
+
+@dataclass
+class FastCompose:
+    """The compiled compose schema: the whole file, one service, the error it raises."""
+    check: Callable
+    check_service: Callable | None
+    failed: type
 
 
 _valid_services: set[str] = set()    # texts of services found valid (a codemod changes a few)
 
 
-def _fast_valid(text: str, fast) -> bool:
+def _fast_valid(text: str, fast: FastCompose) -> bool:
     """True when the compiled schema accepts every document. A service whose text was
     valid before is not built or checked again (files without aliases, merges or tag
     directives, where a service's text alone decides its data)."""
-    check, check_service, failed = fast
+    check, check_service = fast.check, fast.check_service
     try:
         nodes = compose_all(text)
     except ParseError as exc:
@@ -178,7 +189,7 @@ def _fast_valid(text: str, fast) -> bool:
                     if len(_valid_services) < 50_000:
                         _valid_services.add(span)
         return True
-    except (failed, RecursionError, TypeError):
+    except (fast.failed, RecursionError, TypeError):
         return False
 
 
