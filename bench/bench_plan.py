@@ -3,24 +3,26 @@
     python bench/bench_plan.py                 # 2,000 and 20,000 Dockerfiles
     python bench/bench_plan.py --sizes 500 --keep /tmp/bench
 
-Each repository has N Dockerfiles (a few families of near-duplicates with per-service
-differences) and N/4 compose files. fixer runs offline in a child process; peak memory
-is the largest resident set size among its processes. By default fixer forks a copy for
+Each repository has N Dockerfiles (eight families of near-duplicates with per-service
+differences, which dockerfile-consolidate merges) and N/4 compose files building them.
+fixer runs offline in a child process. Peak memory is that of the whole process tree
+(fixer, a forked copy, the BuildKit parser children): the resident sets of all its
+processes, read from /proc every 50 ms and added up. By default fixer forks a copy for
 half of the file-by-file work (pages shared with the parent count in both): `--jobs 1`
-runs one process, whose peak is then all the memory fixer uses.
+runs one process.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-BASES = ["python:3.12-slim", "node:20-alpine", "debian:12-slim", "alpine:3.20", "golang:1.22"]
+BASES = ["python:3.12-slim", "node:20-alpine", "debian:12-slim", "alpine:3.20", "golang:1.22",
+         "ruby:3.3-slim", "ubuntu:24.04", "nginx:1.27-alpine"]       # eight families
 
 
 def dockerfile(i: int) -> str:
@@ -38,7 +40,7 @@ def dockerfile(i: int) -> str:
 
 
 def compose(i: int) -> str:
-    return (f"# stack {i}\nservices:\n  app:\n    build: ../svc-{i}\n    ports:\n      - \"{8000 + i % 100}:8000\"\n"
+    return (f"# stack {i}\nservices:\n  app:\n    build: ../../services/svc-{i}\n    ports:\n      - \"{8000 + i % 100}:8000\"\n"
             f"    environment:\n      LOG_LEVEL: info\n    depends_on: [db]\n"
             f"  db:\n    image: postgres:16\n    volumes:\n      - data:/var/lib/postgresql/data\n"
             f"volumes:\n  data: {{}}\n")
@@ -55,18 +57,49 @@ def generate(root: Path, n: int) -> None:
         (d / "docker-compose.yml").write_text(compose(i))
 
 
+def tree_rss_kb(pid: int) -> int:
+    """Resident set sizes of `pid` and all its descendants, added up (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo.extend(children.get(p, ()))
+        try:
+            with open(f"/proc/{p}/status") as f:
+                total += next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
+        except OSError:
+            pass
+    return total
+
+
 def run(root: Path, extra: list[str]) -> tuple[float, float, int]:
-    t = time.perf_counter()
+    """Wall time, peak MB of the process tree, size of the JSON plan."""
     env = dict(os.environ, XDG_CACHE_HOME=tempfile.mkdtemp(prefix="fixer-bench-cache-"))
     if os.environ.get("BENCH_JOBS"):
         env["FIXER_JOBS"] = os.environ["BENCH_JOBS"]
-    proc = subprocess.run([sys.executable, "-m", "fixer.cli", "plan", str(root), "--offline",
-                           "--format", "json", *extra], capture_output=True, env=env)
+    out = tempfile.TemporaryFile()
+    err = tempfile.TemporaryFile()
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "fixer.cli", "plan", str(root), "--offline",
+                             "--format", "json", *extra], stdout=out, stderr=err, env=env)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss_kb(proc.pid))
+        time.sleep(0.05)
     wall = time.perf_counter() - t
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     if proc.returncode not in (0, 1):
-        raise SystemExit(proc.stderr.decode()[-2000:])
-    return wall, peak_mb, len(proc.stdout)
+        err.seek(0)
+        raise SystemExit(err.read().decode()[-2000:])
+    return wall, peak / 1024, out.tell()
 
 
 def main() -> None:
@@ -80,23 +113,19 @@ def main() -> None:
     extra = ["--only", args.only] if args.only else []
     if args.jobs:
         os.environ["BENCH_JOBS"] = args.jobs
-    print(f"{'dockerfiles':>11} {'compose':>8} {'files':>6} {'wall s':>8} {'ms/file':>8} {'peak MB':>8}")
+    print(f"{'dockerfiles':>11} {'compose':>8} {'files':>6} {'wall s':>8} {'ms/file':>8} {'peak MB':>8} "
+          f"{'x time':>7}")
+    first = None
     for n in args.sizes:
         base = args.keep or Path(tempfile.mkdtemp(prefix="fixer-bench-"))
         root = base / f"repo-{n}"
         if not root.exists():
             generate(root, n)
         files = n + n // 4
-        # each size in its own process so ru_maxrss is that run's peak
-        code = ("import sys, resource; from pathlib import Path; sys.argv=['x']; "
-                "from bench.bench_plan import run; "
-                f"w, m, _ = run(Path({str(root)!r}), {extra!r}); print(w, m)")
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             cwd=Path(__file__).resolve().parent.parent)
-        if out.returncode:
-            raise SystemExit(out.stderr)
-        wall, peak = map(float, out.stdout.split())
-        print(f"{n:>11} {n // 4:>8} {files:>6} {wall:>8.2f} {1000 * wall / files:>8.2f} {peak:>8.0f}")
+        wall, peak, _ = run(root, extra)
+        first = first or wall
+        print(f"{n:>11} {n // 4:>8} {files:>6} {wall:>8.2f} {1000 * wall / files:>8.2f} {peak:>8.0f} "
+              f"{wall / first:>7.1f}", flush=True)
 
 
 if __name__ == "__main__":

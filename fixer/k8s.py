@@ -499,7 +499,11 @@ def values_defaults(ctx, doc, key, value, wanted: dict[str, Any], parent: Mappin
     vdoc = ctx.document(vpath)
     if vdoc is None:
         return [], [], f"renders .Values.{path} and {vpath} is not there"
-    reason = parse_or_reason(vdoc)
+    try:
+        reason = parse_or_reason(vdoc)
+    except ParseError as exc:       # the values file is at fault, not the template
+        ctx.error(vpath, str(exc))
+        return [], [], f"{vpath}: {exc}"
     if reason:
         return [], [], reason
     node = values_node(vdoc, path)

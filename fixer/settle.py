@@ -35,14 +35,17 @@ class Settler:
         """Record a codemod's results. Their lines are of the text it saw (earlier codemods'
         output): suppression is decided there, then lines are mapped to the file on disk."""
         found = []
+        marked: dict[str, bool] = {}     # path -> holds a `fixer:` comment (searched once)
         for r in results:
             r.codemod = cs.codemod.id
             st = self.ws.files.get(r.path)
             if isinstance(r, Skip):
                 cs.skips.append(r)
             else:
+                if r.path not in marked:
+                    marked[r.path] = bool(st and st.text and "fixer:" in st.text)
                 line = comment_line(self.ws.document(r.path), st.text, r.line, cs.codemod.id) \
-                    if st and st.text and "fixer:" in st.text else 0
+                    if marked[r.path] else 0
                 if line:
                     line = self.ws.line(r.path, line)
                     r.status, r.note = "suppressed", suppressed_reason(line)
@@ -57,7 +60,7 @@ class Settler:
         """Apply a codemod's edits, validate, drop what breaks a file."""
         cid = cs.codemod.id
         active: list[Finding] = []
-        sups: dict[str, Suppressions] = {}
+        sups: dict[str, Suppressions | None] = {}
         for f in findings:
             if f.status == "suppressed":
                 continue
@@ -159,15 +162,16 @@ class Settler:
                 bad[path] = reason
         return bad
 
-    def blocked(self, f: Finding, cid: str, sups: dict[str, Suppressions]) -> Skip | None:
+    def blocked(self, f: Finding, cid: str, sups: dict[str, Suppressions | None]) -> Skip | None:
         """A Skip when one of the finding's edits lands in a block a `# fixer: ignore`
         comment protects (the finding is then left whole: nothing of it is applied)."""
         for e in f.edits:
-            st = self.ws.files.get(e.path)
-            if st is None or not st.text or "fixer:" not in st.text:
+            if e.path not in sups:     # None: the file holds no `fixer:` comment (searched once)
+                st = self.ws.files.get(e.path)
+                sups[e.path] = Suppressions(self.ws.document(e.path), st.text, cid) \
+                    if st is not None and st.text and "fixer:" in st.text else None
+            if sups[e.path] is None:
                 continue
-            if e.path not in sups:
-                sups[e.path] = Suppressions(self.ws.document(e.path), st.text, cid)
             block = sups[e.path].block_of(e)
             if block is not None:
                 line = self.ws.line(e.path, block.first + 1)

@@ -12,7 +12,9 @@ import marshal
 import os
 import re
 import sys
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 from pathlib import Path
 
 import yaml
@@ -21,7 +23,7 @@ from . import helm
 from .discovery import COMPOSE, DOCKERFILE, HELM, K8S, PYTHON, WORKFLOW, YAML, HELM_VALUES
 from yaml.nodes import MappingNode, ScalarNode
 
-from .yamldoc import ParseError, compose_all, to_python, walk
+from .yamldoc import ParseError, compose_all, get, to_python, walk
 
 
 LOST_ACTION = "a template action was lost"
@@ -140,23 +142,63 @@ def _compose_fast():
     space: dict = {}
     exec(obj, space)
     root = re.search(r"^def (\w+)\(", code, re.M).group(1)   # the schema's own function comes first
-    return space[root], fastjsonschema.JsonSchemaException
+    service = re.search(r"^def (\w+__definitions_service)\(", code, re.M)
+    return FastCompose(space[root], space[service.group(1)] if service else None,
+                       fastjsonschema.JsonSchemaException)
+
+
+@dataclass
+class FastCompose:
+    """The compiled compose schema: the whole file, one service, the error it raises."""
+    check: Callable
+    check_service: Callable | None
+    failed: type
+
+
+_valid_services: set[str] = set()    # texts of services found valid (a codemod changes a few)
+
+
+def _fast_valid(text: str, fast: FastCompose) -> bool:
+    """True when the compiled schema accepts every document. A service whose text was
+    valid before is not built or checked again (files without aliases, merges or tag
+    directives, where a service's text alone decides its data)."""
+    check, check_service = fast.check, fast.check_service
+    try:
+        nodes = compose_all(text)
+    except ParseError as exc:
+        raise yaml.YAMLError(str(exc)) from None
+    by_service = check_service is not None and "*" not in text and "<<" not in text \
+        and not text.startswith("%") and "\n%" not in text
+    try:
+        for node in nodes:
+            services = get(node, "services", merged=False) if by_service else None
+            if not isinstance(services, MappingNode):
+                data = to_python(node)
+                if data is not None:
+                    check(data)
+                continue
+            root = {}
+            for k, v in node.value:
+                root[to_python(k)] = {to_python(n): {} for n, _ in services.value} if v is services \
+                    else to_python(v)
+            check(root)
+            for _, v in services.value:
+                span = text[v.start_mark.index:v.end_mark.index]
+                if span not in _valid_services:
+                    check_service(to_python(v))
+                    if len(_valid_services) < 50_000:
+                        _valid_services.add(span)
+        return True
+    except (fast.failed, RecursionError, TypeError):
+        return False
 
 
 @lru_cache(maxsize=8192)
 def compose_errors(text: str) -> frozenset[str]:
-    docs = _load_all(text)
     fast = _compose_fast()
-    if fast is not None:
-        check, failed = fast
-        try:
-            for doc in docs:
-                check(doc)
-            return frozenset()
-        except failed:
-            pass
-        except RecursionError:
-            pass
+    if fast is not None and _fast_valid(text, fast):
+        return frozenset()
+    docs = _load_all(text)
     v = _compose_validator()
     out = set()
     for doc in docs:

@@ -62,7 +62,60 @@ def _compose_cached(text: str) -> tuple[Node, ...]:
         raise ParseError(f"invalid YAML{where}: {problem}") from None
     if "<<" in text:
         _refuse_duplicate_merge_keys(docs)
+    if "*" in text and "&" in text:
+        for d in docs:
+            _refuse_alias_bombs(d)
+    if len(text) > 2 * NODE_LIMIT:      # a node takes two characters at least
+        _refuse_huge(docs)
     return docs
+
+
+ALIAS_LIMIT = 10_000   # nodes that aliases may add to a document, beyond its own
+NODE_LIMIT = 100_000   # nodes of one file (a 2 MiB manifest of real resources has about 50,000)
+
+
+def _refuse_huge(docs) -> None:
+    """Every codemod and each validation walks the file again: past NODE_LIMIT nodes
+    that takes minutes, so such a file is left alone."""
+    count = 0
+    for d in docs:
+        for _ in walk(d):
+            count += 1
+        if count > NODE_LIMIT:
+            raise ParseError(f"more than {NODE_LIMIT:,} YAML nodes (left alone)")
+
+
+def _children(n: Node) -> list[Node]:
+    if isinstance(n, MappingNode):
+        return [x for pair in n.value for x in pair]
+    if isinstance(n, SequenceNode):
+        return n.value
+    return []
+
+
+def _refuse_alias_bombs(doc: Node) -> None:
+    """Refuse a document whose aliases expand it by more than ALIAS_LIMIT nodes (a
+    "billion laughs" file), or that contains itself: anything that builds or validates
+    its data would run for hours. Sizes are counted once per node, without expanding."""
+    size: dict[int, int] = {}
+    open_: set[int] = set()          # the nodes being counted: the current path
+    stack: list[tuple[Node, bool]] = [(doc, False)]
+    while stack:
+        n, finished = stack.pop()
+        nid = id(n)
+        if finished:
+            open_.discard(nid)
+            size[nid] = 1 + sum(size[id(c)] for c in _children(n))
+            continue
+        if nid in size:
+            continue
+        if nid in open_:
+            raise ParseError(f"invalid YAML (line {n.start_mark.line + 1}): an alias contains itself")
+        open_.add(nid)
+        stack.append((n, True))
+        stack.extend((c, False) for c in _children(n) if id(c) not in size)
+    if size[id(doc)] - len(size) > ALIAS_LIMIT:
+        raise ParseError(f"alias expansion exceeds {ALIAS_LIMIT:,} nodes")
 
 
 def _refuse_duplicate_merge_keys(docs) -> None:
@@ -83,6 +136,8 @@ class YamlFile(TextFile):
     def __init__(self, path: str, text: str, bom: bool = False):
         super().__init__(path, text, bom)
         self._docs: list[Node] | ParseError | None = None
+        self._indent: int | None = None          # the file's style, found once (whole-file walks)
+        self._seq: int | None | bool = False
 
     @property
     def source(self) -> str:
@@ -106,6 +161,11 @@ class YamlFile(TextFile):
 
     def indent_step(self) -> int:
         """Indentation unit the file uses for nested block mappings (default 2)."""
+        if self._indent is None:
+            self._indent = self._find_indent_step()
+        return self._indent
+
+    def _find_indent_step(self) -> int:
         for doc in self.docs:
             for parent, child in _nested_block_mappings(doc):
                 step = child.start_mark.column - parent.start_mark.column
@@ -115,6 +175,11 @@ class YamlFile(TextFile):
 
     def seq_offset(self) -> int | None:
         """Column of `- ` relative to its key for block sequences in mappings."""
+        if self._seq is False:
+            self._seq = self._find_seq_offset()
+        return self._seq
+
+    def _find_seq_offset(self) -> int | None:
         for doc in self.docs:
             for node in walk(doc):
                 if isinstance(node, MappingNode) and not node.flow_style:

@@ -258,7 +258,8 @@ def test_to_python_fails_where_the_safe_loader_fails(text):
 def test_fast_compose_check_agrees_with_jsonschema():
     from fixer.validate import _compose_fast, _compose_validator
 
-    check, failed = _compose_fast()
+    fast = _compose_fast()
+    check, failed = fast.check, fast.failed
     base = {"services": {"web": {"image": "nginx", "ports": ["80:80"], "read_only": True,
                                  "deploy": {"resources": {"limits": {"memory": "512M"}}}}},
             "volumes": {"data": {}}}
@@ -273,3 +274,18 @@ def test_fast_compose_check_agrees_with_jsonschema():
         except failed:
             got = False
         assert got == expected, doc
+
+
+def test_compose_check_by_service_finds_a_changed_service():
+    """A service checked before is skipped; a changed one, or the file around the
+    services, is still checked."""
+    from fixer.validate import compose_errors
+
+    good = "services:\n  web:\n    image: nginx\n  db:\n    image: postgres\n"
+    assert compose_errors(good) == frozenset()
+    bad_service = good.replace("image: postgres", "image: postgres\n    read_only: [1]")
+    assert any(e.startswith("services/db/read_only") for e in compose_errors(bad_service))
+    bad_top = good + "volumes:\n  data:\n    driver: 5\n"
+    assert any(e.startswith("volumes/data/driver") for e in compose_errors(bad_top))
+    null_service = good + "  cache:\n"
+    assert compose_errors(null_service)
