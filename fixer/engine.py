@@ -25,6 +25,8 @@ from .suppress import Suppressions, comment_line
 from .suppress import reason as suppressed_reason
 from .text import DecodeError, EditConflict, TextFile, apply_edits, decode
 from .validate import LOST_ACTION, validate
+from . import helmrender
+from .helmrender import touched as helm_touched
 from .yamldoc import ParseError, YamlFile
 
 class PythonFile(TextFile):
@@ -589,6 +591,9 @@ class Engine:
                 if reason:
                     bad[path] = reason
             if not bad:
+                # the charts these fixes touch, rendered by Helm before and after
+                if helm_touched(self.ws, new_texts) and helmrender.settle(self, cs, active):
+                    continue
                 break
             for f in list(active):
                 hit = next((p for p in f.paths if p in bad), None)
