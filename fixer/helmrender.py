@@ -90,7 +90,7 @@ def one(root, sets, twice):
     try:
         import helm_python
     except Exception as exc:
-        return ("unrenderable", f"helm-python-sdk is not usable ({exc.__class__.__name__}: {first(exc)}); "
+        return ("unrenderable", f"helm-python-sdk is not usable: {exc.__class__.__name__}: {first(exc)}; "
                                 "install fixer[helm]")
     try:
         ch = helm_python.Chart.load(root)
