@@ -306,7 +306,7 @@ def _digest(outputs: dict[str, list[str]]) -> Render:
             except yaml.YAMLError:
                 pass
         objects[label] = objs
-        unresolved |= {f"{label}: {r}" for r in _unresolved(objs)}
+        unresolved |= {f"{label}: {r}" for r in _unresolved(objs) | _dangling_mounts(objs)}
     return Render(objects, frozenset(errors), frozenset(unresolved))
 
 
@@ -327,6 +327,30 @@ def _unresolved(objs: dict[tuple, dict]) -> set[str]:
             if key not in keys.get(name, ()):
                 out.add(f"{kind}/{oname} secretKeyRef {name}/{key}")
     return out
+
+
+def _dangling_mounts(objs: dict[tuple, dict]) -> set[str]:
+    """volumeMounts naming no volume of their pod (the API server refuses the pod)."""
+    out = set()
+    for (kind, oname), doc in objs.items():
+        for pod in _pod_specs(doc):
+            vols = {v.get("name") for v in pod.get("volumes") or [] if isinstance(v, dict)}
+            for c in (pod.get("containers") or []) + (pod.get("initContainers") or []):
+                for m in (c.get("volumeMounts") or []) if isinstance(c, dict) else []:
+                    if isinstance(m, dict) and m.get("name") not in vols:
+                        out.add(f"{kind}/{oname} volumeMount {m.get('name')} of container {c.get('name')}")
+    return out
+
+
+def _pod_specs(node):
+    if isinstance(node, dict):
+        if isinstance(node.get("containers"), list):
+            yield node
+        for v in node.values():
+            yield from _pod_specs(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _pod_specs(v)
 
 
 def _refs(node):
@@ -386,7 +410,9 @@ def compare(codemod: str, before: Render, after: Render, noise: set[tuple]) -> V
         return Verdict(f"rendered chart: {sorted(new_errors)[0][:200]}")
     new_refs = after.unresolved - before.unresolved
     if new_refs:
-        return Verdict(f"rendered chart: {sorted(new_refs)[0]} names no key of a rendered Secret")
+        what = "names no volume of its pod" if " volumeMount " in sorted(new_refs)[0] \
+            else "names no key of a rendered Secret"
+        return Verdict(f"rendered chart: {sorted(new_refs)[0]} {what}")
     changed = False
     for label, objs in after.objects.items():
         old = before.objects.get(label, {})
