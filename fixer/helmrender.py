@@ -67,12 +67,13 @@ class ChartState:
     values: list[tuple[str, dict]] = field(default_factory=list)
     noise: set[tuple] = field(default_factory=set)   # (label, object, path) differing between identical renders
     probed: bool = False                             # noise worked out
+    left_out: list[str] = field(default_factory=list)  # values sets the chart cannot render with
     failure: str = ""
 
 
 # the child process renders (Helm's Go runtime must not live in a process that forks);
-# it answers ("ok", {label: [texts]}, {label: [texts]} | None), ("unrenderable", why)
-# or ("failed", why)
+# it answers ("ok", {label: [texts]}, {label: [texts]} | None, {label: why it failed})
+# or ("unrenderable", why)
 _WORKER = r"""
 import pickle, struct, sys
 from pathlib import PurePosixPath
@@ -102,15 +103,15 @@ def one(root, sets, twice):
         missing = [n for n in declared if n not in loaded]
         if missing:
             return ("unrenderable", "dependencies not vendored in charts/: " + ", ".join(missing))
-        out, again = {}, ({} if twice else None)
+        out, again, failed = {}, ({} if twice else None), {}
         for label, values in sets:
             try:
                 out[label] = texts(ch, values)
                 if twice:
                     again[label] = texts(ch, values)
             except Exception as exc:
-                return ("failed", f"does not render with {label}: {first(exc)}")
-        return ("ok", out, again)
+                failed[label] = f"does not render with {label}: {first(exc)}"
+        return ("ok", out, again, failed)
 
 inp, out = sys.stdin.buffer, sys.stdout.buffer
 while True:
@@ -246,9 +247,17 @@ class Renderer:
             elif not overlay:
                 st.failure = answer[1]
             raise Unrenderable(answer[1])
-        if answer[0] == "failed":
-            raise RenderFailed(answer[1])
-        _, outputs, again = answer
+        _, outputs, again, failed = answer
+        if failed:
+            if overlay:
+                raise RenderFailed(sorted(failed.values())[0])
+            # values sets the unchanged chart cannot render with (a `required` value) are
+            # left out; none left: the chart cannot be rendered
+            st.values = [(label, v) for label, v in st.values if label not in failed]
+            st.left_out = sorted(failed.values())
+            if not st.values:
+                st.failure = sorted(failed.values())[0]
+                raise Unrenderable(st.failure)
         result = _digest(outputs)
         if again is not None:
             st.probed = True
@@ -462,6 +471,10 @@ def settle(engine, cs, active: list[Finding]) -> bool:
             _warn(engine, r, chart, str(exc))
             continue
         noise = r.state(chart).noise
+        if r.state(chart).left_out and ("left", chart) not in r.warned:
+            r.warned.add(("left", chart))
+            engine.errors.append(f"{chart or '.'}: rendered without some values: "
+                                 + "; ".join(r.state(chart).left_out))
         accepted: list = []
         for f in findings:
             overlay, conflicts = engine._apply([Finding(f.path, 0, "", accepted + list(f.edits))])
