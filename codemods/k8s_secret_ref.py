@@ -372,11 +372,12 @@ class K8sSecretRef(Codemod):
         return re.sub(r"[^-.a-zA-Z0-9]", "-", base).strip("-").lower() or "value"
 
     @staticmethod
-    def _entry_lines(d, v, key: str, col: int) -> list[str]:
-        """The Secret's `key: <same value text>` line, wrapped in the env entry's if blocks."""
+    def _entry_lines(d, v, key: str, col: int, outer: int = 0) -> list[str]:
+        """The Secret's `key: <same value text>` line, wrapped in the env entry's if blocks
+        (but the `outer` first ones, which wrap the whole Secret)."""
         pad = " " * col
         value = d.text[v.start_mark.index:d.content_end(v)]
-        conds = [_left_trim(a) for kw, a, _ in open_scopes(d, v.start_mark.index)]
+        conds = [_left_trim(a) for kw, a, _ in open_scopes(d, v.start_mark.index)[outer:]]
         return ([pad + a for a in conds] + [f"{pad}{render_scalar(key)}: {value}"]
                 + [pad + "{{- end }}" for _ in conds])
 
@@ -487,7 +488,9 @@ class K8sSecretRef(Codemod):
             yield Skip(d.path, w.line, f"{spath} exists; not overwritten")
             return
         taken: set[str] = set()
-        body = ["apiVersion: v1", "kind: Secret", "metadata:", f"  name: {name_text}"]
+        # the blocks around the whole hook go around the whole hook Secret
+        outer = [_left_trim(a) for _, a, _ in open_scopes(d, w.node.start_mark.index)]
+        body = outer + ["apiVersion: v1", "kind: Secret", "metadata:", f"  name: {name_text}"]
         if labels:
             body += ["  labels:", f"    {labels}"]
         body += ["  annotations:",
@@ -503,10 +506,11 @@ class K8sSecretRef(Codemod):
             except Unsafe as exc:
                 yield Skip(d.path, k.start_mark.line + 1, f"env {name}: {exc}")
                 continue
-            body += self._entry_lines(d, v, key, 2)
+            body += self._entry_lines(d, v, key, 2, len(outer))
             keys.append((key, name))
         if not edits:
             return
+        body += ["{{- end }}" for _ in outer]
         edits.append(Edit(spath, 0, 0, "\n".join(body) + "\n"))
         for key, name in keys:
             ctx.note(self, f"Chart {chart or '.'}: key {key} of hook Secret {name_text} ({spath}) "

@@ -135,10 +135,15 @@ def test_secret_keys_land_in_config_secret_and_hook_secret_and_render(tmp_path):
     assert hook_secret["stringData"] == {"postgres-dsn": "postgres://u:pw@db/app"}
     ref = env_of(objs[("Job", "release-app-migrate")])["POSTGRES_DSN"]["valueFrom"]["secretKeyRef"]
     assert ref == {"name": "release-app-migrate", "key": "postgres-dsn"}
+    # the block around the whole hook wraps the whole hook Secret
+    hook_text = (tmp_path / "app/templates/migration-job-secret.yaml").read_text("utf-8")
+    assert hook_text.startswith("{{- if .Values.migration.enabled }}\napiVersion: v1\n")
+    assert hook_text.endswith("stringData:\n  postgres-dsn: {{ .Values.config.storage.postgres_dsn | quote }}\n"
+                              "{{- end }}\n")
     # with the migration off nothing dangles
     off = render(tmp_path, values={"migration": {"enabled": False}})
     assert "postgres-dsn" not in (off[("Secret", "release-app-config")]["stringData"])
-    assert ("Job", "release-app-migrate") not in off
+    assert ("Job", "release-app-migrate") not in off and ("Secret", "release-app-migrate") not in off
     assert not fix(tmp_path, only=["k8s-secret-ref"], offline=True).changed
 
 
