@@ -19,6 +19,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -52,12 +53,14 @@ class Render:
     objects: dict[str, dict[tuple, dict]]      # values label -> (kind, name) -> object
     errors: frozenset[str]                     # parse and schema errors, labelled
     unresolved: frozenset[str]                 # secretKeyRefs no rendered Secret holds
+    at: float = 0.0                            # when it was rendered
 
 
 @dataclass
 class Verdict:
     reason: str = ""          # why the fix is refused (empty: accepted)
     ineffective: bool = False
+    unmeant: bool = False     # refused for a field the codemod does not mean to change
 
 
 @dataclass
@@ -228,19 +231,16 @@ class Renderer:
         if st.failure:
             raise Unrenderable(st.failure)
         files = self.files(chart, overlay)
-        key = hashlib.sha256(b"\0".join(k.encode() + b"\0" + v for k, v in files.items())).hexdigest()
+        # per chart: each chart keeps its own values sets and random fields, even where a
+        # vendored copy of it elsewhere has the same files
+        key = hashlib.sha256(chart.encode() + b"\0\0" + b"\0".join(
+            k.encode() + b"\0" + v for k, v in files.items())).hexdigest()
         if key in self.cache:
             return self.cache[key]
         if not st.values:
             st.values = [("default values", {})] + _ci_values(files)
         with tempfile.TemporaryDirectory(prefix="fixer-chart-") as tmp:
-            root = os.path.join(tmp, PurePosixPath(chart).name or "chart")
-            for rel, data in files.items():
-                target = os.path.join(root, *PurePosixPath(rel).parts)
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                with open(target, "wb") as fh:
-                    fh.write(data)
-            answer = _child.ask((root, st.values, not st.probed))
+            answer = _child.ask((_write(tmp, chart, files), st.values, not st.probed))
         if answer[0] == "unrenderable":
             if "helm-python-sdk" in answer[1] or "rendering process" in answer[1]:
                 self.sdk_failure = answer[1]
@@ -259,6 +259,7 @@ class Renderer:
                 st.failure = sorted(failed.values())[0]
                 raise Unrenderable(st.failure)
         result = _digest(outputs)
+        result.at = time.time()
         if again is not None:
             st.probed = True
             other = _digest(again)
@@ -268,6 +269,32 @@ class Renderer:
                         st.noise.add((label, okey, path))
         self.cache[key] = result
         return result
+
+    def more_noise(self, chart: str, overlay: dict[str, str | None], seen: Render) -> None:
+        """Render a state again, a clock second after `seen` (`now` in a template changes
+        once a second), and count the fields that differ as random."""
+        time.sleep(max(0.0, 1.05 - (time.time() - seen.at)))
+        st = self.state(chart)
+        files = self.files(chart, overlay)
+        with tempfile.TemporaryDirectory(prefix="fixer-chart-") as tmp:
+            answer = _child.ask((_write(tmp, chart, files), st.values, False))
+        if answer[0] != "ok" or answer[3]:
+            return
+        other = _digest(answer[1])
+        for label, objs in seen.objects.items():
+            for okey in set(objs) | set(other.objects.get(label, {})):
+                for path in _diff(objs.get(okey), other.objects.get(label, {}).get(okey)):
+                    st.noise.add((label, okey, path))
+
+
+def _write(tmp: str, chart: str, files: dict[str, bytes]) -> str:
+    root = os.path.join(tmp, PurePosixPath(chart).name or "chart")
+    for rel, data in files.items():
+        target = os.path.join(root, *PurePosixPath(rel).parts)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as fh:
+            fh.write(data)
+    return root
 
 
 class RenderFailed(Exception):
@@ -439,7 +466,7 @@ def compare(codemod: str, before: Render, after: Render, noise: set[tuple]) -> V
                     continue
                 if not _meant(codemod, okey, path, False):
                     return Verdict(f"rendered chart ({label}): {okey[0]} {okey[1]} changes "
-                                   f"{'.'.join(path)}, which {codemod} does not mean to change")
+                                   f"{'.'.join(path)}, which {codemod} does not mean to change", unmeant=True)
                 changed = True
     if not changed:
         labels = ", ".join(after.objects) or "no values"
@@ -483,6 +510,10 @@ def settle(engine, cs, active: list[Finding]) -> bool:
             try:
                 after = r.render(chart, overlay)
                 verdict = compare(cid, before, after, noise)
+                if verdict.unmeant:
+                    # a field the first two renders agreed on may still be a clock (`now`)
+                    r.more_noise(chart, engine._apply([Finding(f.path, 0, "", accepted)])[0], before)
+                    verdict = compare(cid, before, after, noise)
             except RenderFailed as exc:
                 verdict = Verdict(f"rendered chart: {exc}")
             except Unrenderable as exc:

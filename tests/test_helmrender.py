@@ -206,6 +206,25 @@ def test_random_values_are_not_changes_and_meant_fields_pass(tmp_path):
     assert not [e for e in result.errors if "not rendered" in e]
 
 
+def test_clock_and_generated_certificates_are_not_changes(tmp_path):
+    files = dict(MIGRATION)
+    files["app/templates/tls.yaml"] = """{{- $ca := genCA "app-ca" 365 }}
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ include "app.fullname" . }}-tls
+  annotations:
+    issued: {{ now | date "2006-01-02T15:04:05" | quote }}
+data:
+  ca.crt: {{ $ca.Cert | b64enc | quote }}
+"""
+    write_tree(tmp_path, files)
+    cm = _Edit("k8s-resources", "app/templates/deployment.yaml", "          ports:\n",
+               "          resources:\n            limits:\n              memory: 256Mi\n          ports:\n")
+    result = _run(tmp_path, cm)
+    assert _finding(result).status == "fixed", _finding(result).note
+
+
 def test_unresolved_secret_key_ref_is_dropped(tmp_path):
     write_tree(tmp_path, MIGRATION)
     cm = _Edit("k8s-secret-ref", "app/templates/deployment.yaml", "          env:\n",
