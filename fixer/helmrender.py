@@ -3,11 +3,13 @@
 A chart is rendered with its default values and with each `ci/*values.yaml` it ships
 (helm-python-sdk, Helm 4's Go SDK, no helm binary). A fix is kept when the chart still
 renders, no rendered document gains a parse or Kubernetes schema error, the rendered
-objects change only in the fields its codemod means to change, and every `secretKeyRef`
-names a key of a rendered Secret (or already did not before). A fix whose change shows in
-no render is a Skip ("not effective with the chart's values"). A chart that cannot be
-rendered (the package is missing, a dependency is not vendored) keeps the structural check
-of the masked templates, with one warning line.
+objects change only in the fields its codemod means to change, every `secretKeyRef` names
+a key of a rendered Secret and every volumeMount a volume of its pod (or already did not
+before). Fields that differ between renders of the same state (random values, the clock)
+are not changes. A fix whose change shows in no render is a Skip ("not effective with the
+chart's values"). A chart that cannot be rendered (the package or its library is missing,
+a dependency is not vendored, the unchanged chart fails) keeps the structural check of the
+masked templates, with one warning line.
 """
 from __future__ import annotations
 
