@@ -100,6 +100,14 @@ def _moved_by_own_fix(d) -> list[tuple[int, int]]:
     return out
 
 
+def _left_trim(action: str) -> str:
+    """`{{- if X -}}` / `{{ if X }}` → `{{- if X }}`: on a line of its own it removes that
+    line and nothing of the next one (a right trim would glue the next key to the line
+    above: `stringData:postgres-dsn: …`)."""
+    inner = re.sub(r"^\{\{-?\s*|\s*-?\}\}$", "", action)
+    return "{{- " + inner + " }}"
+
+
 def _ref(name_text, key):
     from fixer.yamldoc import Raw
     return {"secretKeyRef": {"name": Raw(name_text), "key": key}}
@@ -111,6 +119,27 @@ def _unique(key: str, taken: set[str]) -> str:
         k, n = f"{key}-{n}", n + 1
     taken.add(k)
     return k
+
+
+def _secret_rank(d, res, nnode, ntext: str, fullname: str, helper: str | None) -> int | None:
+    """How well a chart's Secret can take new keys (lower is better), or None: it must be
+    rendered unconditionally, not be a hook, and have a one-line name without template
+    variables. The chart's fullname Secret comes first, then one named after it
+    (`{{ include "<chart>.fullname" . }}-config`), then any other."""
+    if nnode is None or not ntext or open_scopes(d, res.start_mark.index):
+        return None
+    if d.line_of(nnode.start_mark.index) != d.line_of(d.content_end(nnode)) or re.search(r"\$[A-Za-z_]", ntext):
+        return None
+    if get(get(get(res, "metadata"), "annotations"), "helm.sh/hook") is not None:
+        return None
+    if "{{" in ntext and not re.search(r"\.(?:Release|Chart)\b|(?:include|template)\s+\"", ntext):
+        return None     # named from values: the chart may render it under another name
+    if ntext == fullname or helper and re.fullmatch(
+            r'\{\{-?\s*(?:include|template)\s+"' + re.escape(helper) + r'\.fullname"\s+\.\s*-?\}\}', ntext):
+        return 0
+    if helper and f'"{helper}.fullname"' in ntext:
+        return 1
+    return 2
 
 
 class K8sSecretRef(Codemod):
@@ -283,6 +312,7 @@ class K8sSecretRef(Codemod):
         labels = f'{{{{- include "{helper}.labels" . | nindent 4 }}}}' \
             if helper and any(f'"{helper}.labels"' in d.text for d in docs) else None
         existing = None          # (doc, resource, name text)
+        candidates = []          # (rank, doc, resource, name text): unconditional, not hooks
         names = set()
         for d in docs:
             if not _SECRET_KIND.search(d.text) or parse_or_reason(d):
@@ -293,11 +323,12 @@ class K8sSecretRef(Codemod):
                 nnode = get(get(res, "metadata"), "name")
                 ntext = d.span(nnode) if nnode is not None else ""
                 names.add(ntext)
-                same = ntext == fullname or helper and re.fullmatch(
-                    r'\{\{-?\s*(?:include|template)\s+"' + re.escape(helper) + r'\.fullname"\s+\.\s*-?\}\}', ntext)
-                if existing is None and same and not open_scopes(d, res.start_mark.index) \
-                        and not has_own(get(res, "metadata"), "annotations"):
-                    existing = (d, res, ntext)
+                rank = _secret_rank(d, res, nnode, ntext, fullname, helper)
+                if rank is not None:
+                    candidates.append((rank, d.path, d, res, ntext))
+        if candidates:
+            _, _, d, res, ntext = min(candidates, key=lambda c: c[:2])
+            existing = (d, res, ntext)
         regular, hooks = [], []
         for d in docs:
             if "env" not in d.text or not may_hold_workload(d.text):
@@ -399,11 +430,12 @@ class K8sSecretRef(Codemod):
         return re.sub(r"[^-.a-zA-Z0-9]", "-", base).strip("-").lower() or "value"
 
     @staticmethod
-    def _entry_lines(d, v, key: str, col: int) -> list[str]:
-        """The Secret's `key: <same value text>` line, wrapped in the env entry's if blocks."""
+    def _entry_lines(d, v, key: str, col: int, outer: int = 0) -> list[str]:
+        """The Secret's `key: <same value text>` line, wrapped in the env entry's if blocks
+        (but the `outer` first ones, which wrap the whole Secret)."""
         pad = " " * col
         value = d.text[v.start_mark.index:d.content_end(v)]
-        conds = [a for kw, a, _ in open_scopes(d, v.start_mark.index)]
+        conds = [_left_trim(a) for kw, a, _ in open_scopes(d, v.start_mark.index)[outer:]]
         return ([pad + a for a in conds] + [f"{pad}{render_scalar(key)}: {value}"]
                 + [pad + "{{- end }}" for _ in conds])
 
@@ -416,7 +448,7 @@ class K8sSecretRef(Codemod):
             for d, w, c, item, name, k, v in entries:
                 yield Skip(d.path, k.start_mark.line + 1,
                            f"{w.label()} {c.label()}: env {name}: the chart's Secret templates are "
-                           "conditional, hooks or named otherwise; add the key by hand")
+                           "conditional, hooks or named from values; add the key by hand")
             return
         taken: set[str] = set()
         if existing:
@@ -468,7 +500,7 @@ class K8sSecretRef(Codemod):
                 except Unsafe as exc:
                     yield Skip(d.path, k.start_mark.line + 1, f"env {name}: {sd.path}: {exc}")
                     continue
-                ctx.note(self, f"Chart {chart or '.'}: key {key} of Secret {fullname} ({sd.path}) "
+                ctx.note(self, f"Chart {chart or '.'}: key {key} of Secret {existing[2]} ({sd.path}) "
                                f"now holds env {name}")
                 yield Finding(d.path, k.start_mark.line + 1,
                               f"{w.label()} {c.label()}: env {name} shows a secret in the pod spec; "
@@ -514,7 +546,9 @@ class K8sSecretRef(Codemod):
             yield Skip(d.path, w.line, f"{spath} exists; not overwritten")
             return
         taken: set[str] = set()
-        body = ["apiVersion: v1", "kind: Secret", "metadata:", f"  name: {name_text}"]
+        # the blocks around the whole hook go around the whole hook Secret
+        outer = [_left_trim(a) for _, a, _ in open_scopes(d, w.node.start_mark.index)]
+        body = outer + ["apiVersion: v1", "kind: Secret", "metadata:", f"  name: {name_text}"]
         if labels:
             body += ["  labels:", f"    {labels}"]
         body += ["  annotations:",
@@ -530,10 +564,11 @@ class K8sSecretRef(Codemod):
             except Unsafe as exc:
                 yield Skip(d.path, k.start_mark.line + 1, f"env {name}: {exc}")
                 continue
-            body += self._entry_lines(d, v, key, 2)
+            body += self._entry_lines(d, v, key, 2, len(outer))
             keys.append((key, name))
         if not edits:
             return
+        body += ["{{- end }}" for _ in outer]
         edits.append(Edit(spath, 0, 0, "\n".join(body) + "\n"))
         for key, name in keys:
             ctx.note(self, f"Chart {chart or '.'}: key {key} of hook Secret {name_text} ({spath}) "

@@ -5,7 +5,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from fixer import imagedb
 from fixer.codemod import Codemod, Example, Finding, Option, Skip
-from fixer.k8s import (may_edit_workload, Unsafe, add_entries, add_entry, append_item, containers, hidden_pod_specs,
+from fixer.k8s import (may_edit_workload, Unsafe, add_entries, add_entry, append_item, conditional_block, containers, hidden_pod_specs,
                        ordered, parse_or_reason, privileged_node_agent,
                        value_actions, values_defaults, workloads)
 from fixer.yamldoc import Flow, get, has_own, scalar
@@ -163,6 +163,10 @@ class K8sSecurityContext(Codemod):
                     done += added
                     if why:
                         skips.append((k.start_mark.line + 1, f"{w.label()} pod securityContext: {why}"))
+                elif isinstance(v, MappingNode) and conditional_block(doc, w.node, k):
+                    skips.append((k.start_mark.line + 1, f"{w.label()} pod securityContext is rendered "
+                                  f"only inside `{conditional_block(doc, w.node, k)}`; left as it is"))
+                    pod_want = {}
                 elif isinstance(v, MappingNode):
                     if scalar(get(v, "runAsUser")) == "0" or has_own(v, "runAsNonRoot"):
                         pod_want.pop("runAsNonRoot", None)
@@ -215,6 +219,11 @@ class K8sSecurityContext(Codemod):
                         want.pop("readOnlyRootFilesystem")
                     c_edits.append(add_entry(doc, c.node, "securityContext", want))
                     c_done += list(want)
+                elif isinstance(sc, MappingNode) and conditional_block(doc, c.node, sc_pair[0]):
+                    skips.append((sc_pair[0].start_mark.line + 1, f"{w.label()} {c.label()}: securityContext "
+                                  f"is rendered only inside `{conditional_block(doc, c.node, sc_pair[0])}`; "
+                                  "left as it is"))
+                    continue
                 elif isinstance(sc, MappingNode):
                     if _as_root(sc):
                         want.pop("capabilities")

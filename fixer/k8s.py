@@ -396,7 +396,7 @@ def append_item(doc, seq: SequenceNode, value: Any) -> Edit:
 def safe_line(doc, children: list[Node], first: Node) -> int:
     """Last line after which new YAML can go: not before an action line, not inside a block."""
     acts = action_lines(doc)
-    start = doc.line_start(first.start_mark.line)
+    start = _scope_base(doc, first)
     for child in reversed(children):
         line = doc.last_line(child)
         nxt = line + 1
@@ -429,6 +429,29 @@ def safe_line(doc, children: list[Node], first: Node) -> int:
                 and not doc.has_action(doc.line_start(above), doc.line_end(above)):
             return above
     raise Unsafe("no place outside template blocks")
+
+
+def _scope_base(doc, first: Node) -> int:
+    """Where the blocks a new entry must share are counted from: the end of the parent
+    key's line (a block opening between it and the first key, `{{- if … }}` or
+    `{{- with … }}` on the line above, holds only some entries), or the first key itself
+    when it shares a line with its `- `."""
+    fl = first.start_mark.line
+    if doc.line_text(fl)[:first.start_mark.column].strip():
+        return first.start_mark.index
+    acts = action_lines(doc)
+    above = fl - 1
+    while above >= 0 and (above in acts or not doc.line_text(above).strip()):
+        above -= 1
+    return doc.line_end(above) if above >= 0 else 0
+
+
+def conditional_block(doc, outer: Node, inner: Node) -> str | None:
+    """The action opening a block that holds `inner` but not `outer` (None: `inner`
+    renders whenever `outer` does)."""
+    have = open_scopes(doc, outer.start_mark.index)
+    extra = open_scopes(doc, inner.start_mark.index)[len(have):]
+    return extra[0][1] if extra else None
 
 
 def _dash_first(doc, node) -> bool:

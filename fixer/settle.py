@@ -3,7 +3,8 @@ suppressed ones set aside, edits applied, every changed file validated, and the 
 that would break a file dropped with the reason."""
 from __future__ import annotations
 
-from . import buildkit
+from . import buildkit, helmrender
+from .helmrender import touched as helm_touched
 from . import discovery as disc
 from .codemod import Codemod, Finding, Skip
 from .context import Context
@@ -84,6 +85,9 @@ class Settler:
                 active.remove(f)
             bad = self.invalid(new_texts)
             if not bad:
+                # the charts these fixes touch, rendered by Helm before and after
+                if helm_touched(self.ws, new_texts) and helmrender.settle(self, cs, active):
+                    continue
                 break
             for f, path, reason in self.culprits(active, bad, new_texts):
                 f.status, f.note = "dropped", f"{path}: {reason}"

@@ -24,7 +24,8 @@ def _k8s_cases():
 def _plain_files(root: Path):
     for p in sorted(root.rglob("*.yaml")):
         rel = p.relative_to(root).as_posix()
-        if "/templates/" in f"/{rel}" or p.name in ("Chart.yaml",) or p.name.startswith("values"):
+        if "/templates/" in f"/{rel}" or p.name in ("Chart.yaml",) or p.name.startswith("values") \
+                or p.name.endswith("values.yaml") and (p.parent.parent / "Chart.yaml").exists():
             continue
         yield p
 
