@@ -22,14 +22,15 @@ def similarity(a: tuple[list, list], b: tuple[list, list]) -> float:
 def clusters(members: list[Member], threshold: float) -> list[list[Member]]:
     """Deterministic clusters (sorted by path) of two or more members each.
 
-    Members are bucketed by parser directives, global ARGs and the first FROM (they
-    cannot share a file otherwise); within a bucket each file joins the most similar
+    Members are bucketed by family, parser directives, global ARGs and the first FROM
+    (they cannot share a file otherwise); within a bucket each file joins the most similar
     cluster whose first member is at least `threshold` similar, else starts one.
     Cost is O(n * clusters per bucket), never all pairs of the repository.
     """
     buckets: dict[tuple, list[Member]] = {}
     for m in sorted(members, key=lambda m: m.path):
-        buckets.setdefault(m.bucket, []).append(m)
+        # a family (family.root_of) never shares a file with another
+        buckets.setdefault((m.bucket, m.root), []).append(m)
     out: list[list[Member]] = []
     for key in sorted(buckets, key=lambda k: buckets[k][0].path):
         groups: list[tuple[list, list[Member]]] = []
