@@ -19,7 +19,7 @@ def similarity(a: tuple[list, list], b: tuple[list, list]) -> float:
     return (exact + shape) / 2
 
 
-def clusters(members: list[Member], threshold: float) -> list[list[Member]]:
+def clusters(members: list[Member], threshold: float, families: bool = True) -> list[list[Member]]:
     """Deterministic clusters (sorted by path) of two or more members each.
 
     Members are bucketed by family, parser directives, global ARGs and the first FROM
@@ -30,7 +30,7 @@ def clusters(members: list[Member], threshold: float) -> list[list[Member]]:
     buckets: dict[tuple, list[Member]] = {}
     for m in sorted(members, key=lambda m: m.path):
         # a family (family.root_of) never shares a file with another
-        buckets.setdefault((m.bucket, m.root), []).append(m)
+        buckets.setdefault((m.bucket, m.root if families else ""), []).append(m)
     out: list[list[Member]] = []
     for key in sorted(buckets, key=lambda k: buckets[k][0].path):
         groups: list[tuple[list, list[Member]]] = []

@@ -153,6 +153,7 @@ def run(codemod, ctx):
     repo = Repo(ctx)
     # contexts only split clusters further: nothing to merge without them, nothing with
     found = clusters(list(repo.members.values()), threshold)
+    yield from _other_families(repo, found, threshold)
     if not found:
         yield from _why_none(list(repo.members.values()), threshold)
         return
@@ -198,6 +199,21 @@ def _suppressed_edit(ctx, e: Edit, cid: str) -> str | None:
     sups = Suppressions(doc, text, cid)
     block = sups.block_of(e)
     return f"{block.first + 1}: the reference is {Suppressions.reason(block)}" if block else None
+
+
+def _other_families(repo, found, threshold: float):
+    """A Skip for each Dockerfile left alone only because its near-duplicates belong to
+    other projects (families never share a file)."""
+    inside = {m.path for cl in found for m in cl}
+    rest = [m for m in repo.members.values() if m.path not in inside]
+    for cl in clusters(rest, threshold, families=False):
+        roots = {m.root for m in cl}
+        if len(roots) < 2:
+            continue
+        for m in cl:
+            other = next(x for x in cl if x.root != m.root)
+            yield Skip(m.path, 0, f"near-duplicate of {other.path}, which belongs to another project "
+                       f"({other.root or '.'}, this one: {m.root or '.'}): projects never share a Dockerfile")
 
 
 MAX_COMPARED = 50    # Dockerfiles compared pairwise to name the closest pair
@@ -353,17 +369,16 @@ def _message(merged: Merged, newpath: str, nrefs: int) -> str:
 
 
 def _recipes(repo, paths: list[str], newpath: str) -> str:
-    """Commit-message lines for images whose only change is a build recipe they held."""
-    lines = []
+    """Commit-message lines for images whose only change is the build recipes they held."""
+    lost: dict[str, list[str]] = {}
     for p in sorted(set(paths) | {newpath}):
-        held = repo.recipes.get(p)
-        if held:
-            verb = "now holds" if p == newpath and p not in paths else "no longer holds"
-            lines.append(f"  image of {', '.join(held[:3])}{' and more' if len(held) > 3 else ''} {verb} {p}")
-    if not lines:
+        for image in repo.recipes.get(p, []):
+            lost.setdefault(image, []).append(("+" if p == newpath and p not in paths else "-") + p)
+    if not lost:
         return ""
-    return ("\nbuild recipes are not image content; the only other difference to these images:\n"
-            + "\n".join(lines))
+    lines = [f"  {image}: {', '.join(ps)}" for image, ps in sorted(lost.items())]
+    return ("\nbuild recipes are not image content: these images differ only in the Dockerfiles "
+            "their COPY took from the build context (- no longer held, + now held):\n" + "\n".join(lines))
 
 
 def _notes(codemod, ctx, repo, merged, newpath):
