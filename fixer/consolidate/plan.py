@@ -97,9 +97,14 @@ class Repo:
             if not text or ("ockerfile" not in text and "ontainerfile" not in text and "DOCKERFILE" not in text):
                 continue
             dead = inactive.check(path, include)
+            if dead:     # a backup or archive copy builds nothing: listed, never blocking
+                for m in R.shell.CMD.finditer(text):
+                    self.inactive_refs.append(f"{path}:{text.count(chr(10), 0, m.start()) + 1} ({dead})")
             for f, line, tok in R.mentions(path, text, mset, claimed.get(path, [])):
-                if dead:     # a backup or archive copy builds nothing: listed, never blocking
-                    self.inactive_refs.append(f"{path}:{line} ({dead})")
+                if dead:
+                    where = f"{path}:{line} ({dead})"
+                    if where not in self.inactive_refs:
+                        self.inactive_refs.append(where)
                 elif path.lower().endswith(R.DOCS):
                     self.doc_mentions.setdefault(f, []).append(f"{path}:{line}")
                 else:
