@@ -77,3 +77,32 @@ def clusters(members: list[Member], threshold: float, families: bool = True) -> 
                 exact.setdefault(t, best_i)
         out += [g for _, g in groups if len(g) >= 2]
     return out
+
+
+def families(texts: dict[str, str], all_paths, threshold: float) -> list[tuple[list[str], float]]:
+    """Clusters `dockerfile-consolidate` would consider, from Dockerfile texts alone (for
+    `fixer report`): (paths, lowest similarity to the cluster's first file)."""
+    from ..dockerdoc import Dockerfile
+    from ..yamldoc import ParseError
+    from .family import compose_dirs, root_of
+
+    docs: dict[str, Dockerfile] = {}
+
+    def load(p: str) -> Dockerfile:
+        if p not in docs:
+            docs[p] = Dockerfile(p, texts[p])
+        return docs[p]
+    projects = compose_dirs(all_paths)
+    members = []
+    for p in sorted(texts):
+        try:
+            if load(p).stages:
+                members.append(Member(p, load, root_of(p, projects)))
+        except ParseError:     # a Dockerfile that does not parse is reported by the codemods
+            continue
+        docs.pop(p, None)
+    out = []
+    for cl in clusters(members, threshold):
+        low = min(similarity(cl[0].shape, m.shape) for m in cl[1:])
+        out.append(([m.path for m in cl], low))
+    return out
