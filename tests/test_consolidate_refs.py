@@ -104,3 +104,12 @@ def test_templated_copies_recognised_and_differences_kept(tmp_path):
     merged = (tmp_path / "svc/Dockerfile").read_text()
     for i, n in enumerate(("alpha", "beta", "gamma")):
         assert f"# {n}\nFROM svc-base AS {n}\nENV SERVICE={n}\nEXPOSE {8000 + i}\n" in merged
+
+
+def test_output_name_taken_by_another_file(tmp_path):
+    files = tree()
+    files["svc/Dockerfile"] = "FROM alpine:3.20\nRUN echo unrelated\n"
+    run(tmp_path, files)
+    assert (tmp_path / "svc/Dockerfile").read_text() == "FROM alpine:3.20\nRUN echo unrelated\n"
+    merged = (tmp_path / "svc/Dockerfile.merged").read_text()
+    assert "#   a: svc/a/Dockerfile\n" in merged

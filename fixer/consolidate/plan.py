@@ -272,7 +272,8 @@ def _others(cl, m) -> str:
 
 def _output(ctx, common, outdir, filename, paths, used):
     d = common if outdir is None else str(outdir).strip("/")
-    for name in (filename, f"merged.{filename}") + tuple(f"merged-{n}.{filename}" for n in range(2, 50)):
+    # `Dockerfile` (or the configured name); when another file holds it, `Dockerfile.merged`
+    for name in (filename, f"{filename}.merged") + tuple(f"{filename}.merged-{n}" for n in range(2, 50)):
         p = R.norm(d, name)
         if p in paths or (not ctx.exists(p) and p not in used):
             return p
