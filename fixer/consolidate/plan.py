@@ -217,6 +217,10 @@ def _other_families(repo, found, threshold: float):
             continue
         for m in cl:
             other = next(x for x in cl if x.root != m.root)
+            if m.generated:
+                yield Skip(m.path, 0, f"near-duplicate of {other.path}, but its header says it is generated: "
+                           "the generator would undo a merge")
+                continue
             yield Skip(m.path, 0, f"near-duplicate of {other.path}, which belongs to another project "
                        f"({other.root or '.'}, this one: {m.root or '.'}): projects never share a Dockerfile")
 
@@ -230,10 +234,10 @@ def _why_none(members: list[Member], threshold: float):
         return
     members = sorted(members, key=lambda m: m.path)[:MAX_COMPARED]
     pairs = [(similarity(a.shape, b.shape), a, b) for i, a in enumerate(members)
-             for b in members[i + 1:] if a.bucket == b.bucket]
+             for b in members[i + 1:] if a.bucket == b.bucket and a.root == b.root]
     if not pairs:
-        yield Skip(members[0].path, 0, "no two Dockerfiles share parser directives, global ARGs and "
-                   "first FROM: nothing to merge")
+        yield Skip(members[0].path, 0, "no two Dockerfiles of one family (compose project or parent folder) "
+                   "share parser directives, global ARGs and first FROM: nothing to merge")
         return
     sim, a, b = max(pairs, key=lambda p: p[0])
     yield Skip(a.path, 0, f"closest to {b.path} at similarity {sim:.2f}, below the threshold "
