@@ -113,3 +113,14 @@ def test_output_name_taken_by_another_file(tmp_path):
     assert (tmp_path / "svc/Dockerfile").read_text() == "FROM alpine:3.20\nRUN echo unrelated\n"
     merged = (tmp_path / "svc/Dockerfile.merged").read_text()
     assert "#   a: svc/a/Dockerfile\n" in merged
+
+
+def test_computed_folder_may_be_dot(tmp_path):
+    """`images/${{ inputs.image }}/${{ inputs.variant || '.' }}/` also builds images/x/Dockerfile."""
+    files = tree(folder="images")
+    files[".github/workflows/build.yml"] = (
+        "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n"
+        "          docker build -t x images/${{ inputs.image }}/${{ inputs.variant || '.' }}/\n")
+    _, skips, _ = run(tmp_path, files)
+    assert "is computed when the command runs" in skips["images/a/Dockerfile"]
+    assert (tmp_path / "images/a/Dockerfile").exists() and not (tmp_path / "images/Dockerfile").exists()

@@ -6,6 +6,7 @@ claims block that file: fixer never deletes a file something still uses.
 """
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -317,8 +318,21 @@ def _follow_rewrite(c, script, ref: Ref, bases: list[str], members: set[str]):
 
 
 def _fn(path: str, pattern: str) -> bool:
-    import fnmatch
-    return fnmatch.fnmatchcase(path, pattern)
+    """Could `path` be what `pattern` (a path with `*` for computed parts) names? A computed
+    whole folder may also be `.` or empty (`images/${{ x }}/${{ y }}/` can be `images/a/.`)."""
+    return bool(_pattern(pattern).match(path))
+
+
+@functools.lru_cache(maxsize=4096)
+def _pattern(pattern: str) -> re.Pattern:
+    out = []
+    for i, seg in enumerate(pattern.split("/")):
+        last = i == pattern.count("/")
+        if seg == "*" and not last:
+            out.append("(?:.*/)?")
+            continue
+        out.append(".*".join(re.escape(x) for x in seg.split("*")) + ("" if last else "/"))
+    return re.compile("".join(out) + r"\Z", re.S)
 
 
 def _shell_rewrite(c: shell.Command, ref: Ref, base: str, implicit: bool, tpl):
