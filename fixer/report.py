@@ -37,7 +37,8 @@ def plan_lines(changesets: list[ChangeSet], skipped_files, secrets, verbose: boo
     out: list[tuple[str, str | None]] = []
     for cs in changed(changesets):
         cm = cs.codemod
-        out.append((f"{cm.id}: {cm.title}", "rule"))
+        label = f" [{cm.safety}]" if getattr(cm, "safety", "safe") == "unsafe" else ""
+        out.append((f"{cm.id}{label}: {cm.title}", "rule"))
         for f in cs.findings:
             tag = "" if f.status == "fixed" else f"  [{f.status}{': ' + f.note if f.note else ''}]"
             check = f" ({f.check})" if f.check else ""
