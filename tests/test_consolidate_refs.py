@@ -124,3 +124,12 @@ def test_computed_folder_may_be_dot(tmp_path):
     _, skips, _ = run(tmp_path, files)
     assert "is computed when the command runs" in skips["images/a/Dockerfile"]
     assert (tmp_path / "images/a/Dockerfile").exists() and not (tmp_path / "images/Dockerfile").exists()
+
+
+def test_mount_of_named_files_does_not_hold_the_dockerfile(tmp_path):
+    files = {p: t.replace("COPY . /app/\n", "RUN --mount=type=bind,source=uv.lock,target=uv.lock true\n")
+             for p, t in tree().items()}
+    files["svc/c/Dockerfile"] = files["svc/c/Dockerfile"].replace("source=uv.lock,", "")
+    _, skips, _ = run(tmp_path, files)
+    assert not (tmp_path / "svc/a/Dockerfile").exists() and (tmp_path / "svc/Dockerfile").exists()
+    assert "mounts . of its build context svc/c" in skips["svc/c/Dockerfile"]

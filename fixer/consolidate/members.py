@@ -78,15 +78,16 @@ class Member:
             out.append((ins, [v for v in vals if "://" not in v and not v.startswith("git@")]))
         return out
 
-    def context_mounts(self) -> list[Instruction]:
-        """RUN --mount instructions that bind the build context."""
+    def context_mounts(self) -> list[tuple[Instruction, str]]:
+        """(instruction, source) of RUN --mount options that bind the build context
+        (source "." when the whole context)."""
         out = []
         for ins in self.doc.instructions:
             for f in ins.flags:
                 if f.lower().startswith("--mount="):
                     opts = dict(o.split("=", 1) if "=" in o else (o, "") for o in f[8:].split(","))
                     if opts.get("type", "bind") == "bind" and not opts.get("from"):
-                        out.append(ins)
+                        out.append((ins, opts.get("source") or opts.get("src") or "."))
         return out
 
 

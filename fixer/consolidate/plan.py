@@ -133,8 +133,10 @@ class Repo:
                 relp = R.relto(path, c)
                 if self.ignore(c).excluded(relp):
                     continue
-                if m.context_mounts():
-                    return f"{m.path} mounts its build context {c or '.'} (RUN --mount), which holds {path}"
+                for ins, source in m.context_mounts():
+                    if copies([source], relp) is not False:
+                        return (f"{m.path}:{ins.start_line + 1} mounts {source} of its build context "
+                                f"{c or '.'} (RUN --mount), which holds {path}")
                 for ins, srcs in m.copy_sources():
                     hit = copies(srcs, relp)
                     if hit is None:
