@@ -133,3 +133,13 @@ def test_mount_of_named_files_does_not_hold_the_dockerfile(tmp_path):
     _, skips, _ = run(tmp_path, files)
     assert not (tmp_path / "svc/a/Dockerfile").exists() and (tmp_path / "svc/Dockerfile").exists()
     assert "mounts . of its build context svc/c" in skips["svc/c/Dockerfile"]
+
+
+def test_comments_kept_in_their_targets(tmp_path):
+    files = tree()
+    files["svc/b/Dockerfile"] = files["svc/b/Dockerfile"].replace("RUN pip", "# b's own note\nRUN pip") + "# end of b\n"
+    run(tmp_path, files)
+    merged = (tmp_path / "svc/Dockerfile").read_text()
+    # b's comment splits the shared prefix: each target keeps its own lines and comments
+    assert "# b's own note\nRUN pip install uv\n" in merged and merged.count("RUN pip install uv\n") == 3
+    assert merged.endswith('CMD ["python", "-m", "c"]\n') and '"b"]\n# end of b\n' in merged

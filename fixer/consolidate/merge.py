@@ -177,6 +177,10 @@ class Merged:
             for ins in body:
                 out.append(_leading(doc, ins, prev) + self._instruction(doc, ins, mapping, st.index, externals))
                 prev = ins.end
+        # comments after the last instruction stay with their target
+        tail = "".join(ln for ln in doc.text[doc.instructions[-1].end:].replace("\r\n", "\n").splitlines(True)
+                       if ln.strip().startswith("#"))
+        out.append(tail if not tail or tail.endswith("\n") else tail + "\n")
         return "".join(out)
 
     def _instruction(self, doc, ins, mapping, stage_index: int, externals: set[str]) -> str:
