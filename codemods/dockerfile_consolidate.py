@@ -51,9 +51,16 @@ class DockerfileConsolidate(Codemod):
                 "  b:\n    build:\n      context: svc/b\n      dockerfile: ../Dockerfile\n      target: b\n",
                 files={"svc/a/Dockerfile": _A, "svc/b/Dockerfile": _B, "svc/a/.dockerignore": "Dockerfile\n",
                        "svc/b/.dockerignore": "Dockerfile\n"}),
-        # `COPY . .` would take the Dockerfile itself into the image: left alone
+        # `COPY . .` took the Dockerfile itself into the image: a build recipe, not content
+        Example("compose.yaml", _COMPOSE,
+                "services:\n  a:\n    build: {context: ./svc/a, dockerfile: ../Dockerfile, target: a}\n"
+                "  b:\n    build:\n      context: svc/b\n      dockerfile: ../Dockerfile\n      target: b\n",
+                files={"svc/a/Dockerfile": _A, "svc/b/Dockerfile": _B}),
+        # a COPY that names the Dockerfile ships it on purpose: left alone
         Example("compose.yaml", _COMPOSE, None,
-                files={"svc/a/Dockerfile": _A, "svc/b/Dockerfile": _B}, skip="moving it would change the image"),
+                files={"svc/a/Dockerfile": _A.replace("COPY . .", "COPY Dockerfile /doc/"),
+                       "svc/b/Dockerfile": _B.replace("COPY . .", "COPY Dockerfile /doc/")},
+                skip="moving it would change the image"),
         # too different to share a file: the closest pair is named
         Example("a/Dockerfile", "FROM python:3.12-slim\nRUN pip install flask\nCMD [\"python\", \"a.py\"]\n",
                 files={"b/Dockerfile": "FROM python:3.12-slim\nRUN apt-get update\nRUN useradd x\nUSER x\n"

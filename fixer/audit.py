@@ -109,10 +109,18 @@ def _lines(text: str, kind: str) -> frozenset[str]:
     return frozenset(out)
 
 
-def clusters(texts: dict[str, str], inv: dict[str, list[str]], threshold: float = SIMILAR) -> list[Cluster]:
-    """Groups of Dockerfiles (or compose files) whose normalised lines mostly agree."""
+def clusters(texts: dict[str, str], inv: dict[str, list[str]], threshold: float = SIMILAR,
+             dockerfile_threshold: float = 0.8) -> list[Cluster]:
+    """Groups of Dockerfiles (the families and clusters dockerfile-consolidate merges)
+    and of compose files whose normalised lines mostly agree."""
+    from .consolidate.cluster import families
+
     out = []
-    for kind, area in ((disc.DOCKERFILE, "Dockerfiles"), (disc.COMPOSE, "Compose files")):
+    dockerfiles = {p: texts[p] for p in inv.get("Dockerfiles", []) if p in texts}
+    every = [p for ps in inv.values() for p in ps]
+    for paths, low in families(dockerfiles, every, dockerfile_threshold):
+        out.append(Cluster(disc.DOCKERFILE, paths, round(low, 2)))
+    for kind, area in ((disc.COMPOSE, "Compose files"),):
         paths = [p for p in inv.get(area, []) if p in texts]
         sets = {p: _lines(texts[p], kind) for p in paths}
         paths = [p for p in paths if len(sets[p]) >= 3]
@@ -155,7 +163,8 @@ def build(source, settings, result, name: str) -> Audit:
     """The audit of one run (`result` from fixer.runner.run)."""
     inv, texts = inventory(source, settings)
     mask = masker(result.secrets)
-    a = Audit(name, inv, clusters(texts, inv), offline=settings.offline)
+    threshold = float(settings.codemod_options("dockerfile-consolidate").get("threshold", 0.8))
+    a = Audit(name, inv, clusters(texts, inv, dockerfile_threshold=threshold), offline=settings.offline)
     ws = result.engine.ws
     for cs in result.changesets:
         cm = cs.codemod

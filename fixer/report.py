@@ -37,7 +37,8 @@ def plan_lines(changesets: list[ChangeSet], skipped_files, secrets, verbose: boo
     out: list[tuple[str, str | None]] = []
     for cs in changed(changesets):
         cm = cs.codemod
-        out.append((f"{cm.id}: {cm.title}", "rule"))
+        label = f" [{cm.safety}]" if getattr(cm, "safety", "safe") == "unsafe" else ""
+        out.append((f"{cm.id}{label}: {cm.title}", "rule"))
         for f in cs.findings:
             check = f" ({f.check})" if f.check else ""
             out.append((mask(f"{f.path}:{f.line}: {f.message}{check}  [{status_tag(f)}]"), None))

@@ -101,9 +101,10 @@ def files() -> dict[str, str]:
         out[f"argbase/{n}/Dockerfile"] = ARGBASE.format(n=n)
     out["legacy/one/Dockerfile"] = OTHERBASE.format(n="one")
     out["legacy/one/.dockerignore"] = IGNORE
-    # copies its own Dockerfile into the image: must stay
-    out["selfcopy/a/Dockerfile"] = server("selfcopy-a").replace("# syntax=docker/dockerfile:1\n", "")
-    out["selfcopy/b/Dockerfile"] = server("selfcopy-b").replace("# syntax=docker/dockerfile:1\n", "")
+    # names its own Dockerfile in a COPY (ships it on purpose): must stay
+    for n in ("a", "b"):
+        out[f"selfcopy/{n}/Dockerfile"] = server(f"selfcopy-{n}").replace(
+            "# syntax=docker/dockerfile:1\n", "").replace("COPY . /app/", "COPY Dockerfile /app/")
     out["compose.yaml"] = ("services:\n  memory:\n    build: ./mcp-servers/ai-memory\n"
                            "  maps:\n    build:\n      context: mcp-servers/maps\n"
                            "      dockerfile: Dockerfile\n    ports: [\"8080:8080\"]\n")

@@ -19,17 +19,18 @@ def similarity(a: tuple[list, list], b: tuple[list, list]) -> float:
     return (exact + shape) / 2
 
 
-def clusters(members: list[Member], threshold: float) -> list[list[Member]]:
+def clusters(members: list[Member], threshold: float, families: bool = True) -> list[list[Member]]:
     """Deterministic clusters (sorted by path) of two or more members each.
 
-    Members are bucketed by parser directives, global ARGs and the first FROM (they
-    cannot share a file otherwise); within a bucket each file joins the most similar
+    Members are bucketed by family, parser directives, global ARGs and the first FROM
+    (they cannot share a file otherwise); within a bucket each file joins the most similar
     cluster whose first member is at least `threshold` similar, else starts one.
     Cost is O(n * clusters per bucket), never all pairs of the repository.
     """
     buckets: dict[tuple, list[Member]] = {}
     for m in sorted(members, key=lambda m: m.path):
-        buckets.setdefault(m.bucket, []).append(m)
+        # a family (family.root_of) never shares a file with another
+        buckets.setdefault((m.bucket, m.root if families else ""), []).append(m)
     out: list[list[Member]] = []
     for key in sorted(buckets, key=lambda k: buckets[k][0].path):
         groups: list[tuple[list, list[Member]]] = []
@@ -75,4 +76,33 @@ def clusters(members: list[Member], threshold: float) -> list[list[Member]]:
                 groups[best_i][1].append(m)
                 exact.setdefault(t, best_i)
         out += [g for _, g in groups if len(g) >= 2]
+    return out
+
+
+def families(texts: dict[str, str], all_paths, threshold: float) -> list[tuple[list[str], float]]:
+    """Clusters `dockerfile-consolidate` would consider, from Dockerfile texts alone (for
+    `fixer report`): (paths, lowest similarity to the cluster's first file)."""
+    from ..dockerdoc import Dockerfile
+    from ..yamldoc import ParseError
+    from .family import compose_dirs, root_of
+
+    docs: dict[str, Dockerfile] = {}
+
+    def load(p: str) -> Dockerfile:
+        if p not in docs:
+            docs[p] = Dockerfile(p, texts[p])
+        return docs[p]
+    projects = compose_dirs(all_paths)
+    members = []
+    for p in sorted(texts):
+        try:
+            if load(p).stages:
+                members.append(Member(p, load, root_of(p, projects)))
+        except ParseError:     # a Dockerfile that does not parse is reported by the codemods
+            continue
+        docs.pop(p, None)
+    out = []
+    for cl in clusters(members, threshold):
+        low = min(similarity(cl[0].shape, m.shape) for m in cl[1:])
+        out.append(([m.path for m in cl], low))
     return out

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..dockerdoc import Dockerfile, Instruction
+from .family import generated, member_name, normalise
 
 # instructions a shared base stage must stop before: an ARG is not inherited by a
 # child stage, ONBUILD triggers would run in the child.
@@ -38,18 +39,22 @@ class Member:
 
     path: str
     load: Callable[[str], Dockerfile]
+    root: str = ""                                    # its family folder (family.root_of)
     contexts: set[str] = field(default_factory=set)   # directories it is built from
     refs: list = field(default_factory=list)
 
     def __post_init__(self):
         d = self.doc
+        self.name = member_name(self.path, self.root)
+        self.generated = generated(d)
         directives = tuple(sorted((k, v) for k, (v, _) in d.directives.items()))
         first = d.stages[0].from_ins if d.stages else None
         # members can only merge within a bucket: same directives, global ARGs, first base
         self.bucket: tuple = (directives, tuple(key(i) for i in self.prelude),
                               key(first) if first else None)
-        body = [key(i) for i in d.instructions if i.stage >= 0]
-        # what clustering compares: exact instructions (hashed) and their keywords
+        body = [normalise(key(i), self.name) for i in d.instructions if i.stage >= 0]
+        # what clustering compares: instructions with what varies per member replaced
+        # (hashed) and their keywords
         self.shape: tuple[tuple[int, ...], tuple[str, ...]] = (
             tuple(hash(k) for k in body), tuple(k[0] for k in body))
 
@@ -73,15 +78,16 @@ class Member:
             out.append((ins, [v for v in vals if "://" not in v and not v.startswith("git@")]))
         return out
 
-    def context_mounts(self) -> list[Instruction]:
-        """RUN --mount instructions that bind the build context."""
+    def context_mounts(self) -> list[tuple[Instruction, str]]:
+        """(instruction, source) of RUN --mount options that bind the build context
+        (source "." when the whole context)."""
         out = []
         for ins in self.doc.instructions:
             for f in ins.flags:
                 if f.lower().startswith("--mount="):
                     opts = dict(o.split("=", 1) if "=" in o else (o, "") for o in f[8:].split(","))
                     if opts.get("type", "bind") == "bind" and not opts.get("from"):
-                        out.append(ins)
+                        out.append((ins, opts.get("source") or opts.get("src") or "."))
         return out
 
 

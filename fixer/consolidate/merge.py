@@ -69,10 +69,13 @@ def common_dir(paths: list[str]) -> str:
 
 def shared_prefix(members: list[Member]) -> int:
     """Number of instructions after the first FROM that every member shares."""
-    seqs = [[key(i) for i in m.doc.stages[0].instructions[1:]] for m in members]
+    seqs = []
+    for m in members:       # an instruction is shared with the comments above it
+        ins = m.doc.stages[0].instructions
+        seqs.append([(key(i), _leading(m.doc, i, ins[n].end)) for n, i in enumerate(ins[1:])])
     n = 0
     for col in zip(*seqs):
-        if len(set(col)) != 1 or col[0][0] in PREFIX_STOP:
+        if len(set(col)) != 1 or col[0][0][0] in PREFIX_STOP:
             break
         n += 1
     return n
@@ -174,6 +177,10 @@ class Merged:
             for ins in body:
                 out.append(_leading(doc, ins, prev) + self._instruction(doc, ins, mapping, st.index, externals))
                 prev = ins.end
+        # comments after the last instruction stay with their target
+        tail = "".join(ln for ln in doc.text[doc.instructions[-1].end:].replace("\r\n", "\n").splitlines(True)
+                       if ln.strip().startswith("#"))
+        out.append(tail if not tail or tail.endswith("\n") else tail + "\n")
         return "".join(out)
 
     def _instruction(self, doc, ins, mapping, stage_index: int, externals: set[str]) -> str:

@@ -5,12 +5,14 @@ import posixpath
 
 from .. import buildkit
 from .. import discovery as disc
+from .. import inactive
 from ..codemod import Finding, Skip
 from ..suppress import Suppressions
 from ..text import Edit
 from ..yamldoc import ParseError
 from . import refs as R
 from .cluster import clusters, similarity
+from .family import compose_dirs, root_of
 from .ignore import DockerIgnore
 from .members import Member, copies, dirname, under
 from .merge import Merged, Unsafe, common_dir, sanitize, target_name
@@ -27,10 +29,13 @@ class Repo:
         self.blocked: dict[str, str] = {}
         self.doc_mentions: dict[str, list[str]] = {}
         self._ignores: dict[str, DockerIgnore] = {}
+        self.inactive_refs: list[str] = []      # path:line of mentions in inactive trees
+        self.recipes: dict[str, list[str]] = {}  # recipe file -> images that held it
+        projects = compose_dirs(ctx.ws.all_paths)
         for doc in ctx.documents((disc.DOCKERFILE,)):
             try:
                 if doc.stages:
-                    self.members[doc.path] = Member(doc.path, ctx.document)
+                    self.members[doc.path] = Member(doc.path, ctx.document, root_of(doc.path, projects))
             except ParseError as exc:
                 ctx.error(doc.path, str(exc))
         self.paths = set(self.members)
@@ -82,6 +87,7 @@ class Repo:
                     m.contexts.add(r.contexts[f])
                 if r.problem:
                     self.blocked.setdefault(f, r.problem)
+        include = ctx.settings.get("include-inactive", False)
         for path in sorted(ctx.ws.all_paths):
             parts = path.split("/")
             if (disc.name_kind(path, set()) == disc.DOCKERFILE or path.endswith(".dockerignore")
@@ -90,8 +96,16 @@ class Repo:
             text = self.text(path)
             if not text or ("ockerfile" not in text and "ontainerfile" not in text and "DOCKERFILE" not in text):
                 continue
+            dead = inactive.check(path, include)
+            if dead:     # a backup or archive copy builds nothing: listed, never blocking
+                for m in R.shell.CMD.finditer(text):
+                    self.inactive_refs.append(f"{path}:{text.count(chr(10), 0, m.start()) + 1} ({dead})")
             for f, line, tok in R.mentions(path, text, mset, claimed.get(path, [])):
-                if path.lower().endswith(R.DOCS):
+                if dead:
+                    where = f"{path}:{line} ({dead})"
+                    if where not in self.inactive_refs:
+                        self.inactive_refs.append(where)
+                elif path.lower().endswith(R.DOCS):
                     self.doc_mentions.setdefault(f, []).append(f"{path}:{line}")
                 else:
                     self.blocked.setdefault(f, f"{path}:{line} uses it ({tok}) in a way fixer cannot rewrite")
@@ -105,7 +119,13 @@ class Repo:
 
     # -- images ----------------------------------------------------------------
     def copied(self, path: str) -> str | None:
-        """Why removing or adding `path` would change some image, or None."""
+        """Why removing or adding `path` would change some image, or None.
+
+        A Dockerfile taken in by a `COPY` of its folder (or a glob) is a build recipe,
+        not image content: the images that held it are recorded in `recipes` and the
+        change is allowed. A COPY naming the file itself keeps it.
+        """
+        recipe = disc.name_kind(path, set()) == disc.DOCKERFILE
         parts = path.split("/")
         for n in range(len(parts)):
             c = "/".join(parts[:n])
@@ -113,12 +133,19 @@ class Repo:
                 relp = R.relto(path, c)
                 if self.ignore(c).excluded(relp):
                     continue
-                if m.context_mounts():
-                    return f"{m.path} mounts its build context {c or '.'} (RUN --mount), which holds {path}"
+                for ins, source in m.context_mounts():
+                    if copies([source], relp) is not False:
+                        return (f"{m.path}:{ins.start_line + 1} mounts {source} of its build context "
+                                f"{c or '.'} (RUN --mount), which holds {path}")
                 for ins, srcs in m.copy_sources():
                     hit = copies(srcs, relp)
                     if hit is None:
                         return f"{m.path}:{ins.start_line + 1} copies a computed path from context {c or '.'}"
+                    if hit and recipe and not any(posixpath.normpath(x.lstrip("/")) == relp for x in srcs):
+                        held = self.recipes.setdefault(path, [])
+                        if m.path not in held:
+                            held.append(m.path)
+                        continue
                     if hit:
                         return (f"{m.path}:{ins.start_line + 1} copies {path} into its image "
                                 f"(context {c or '.'}); moving it would change the image")
@@ -133,6 +160,7 @@ def run(codemod, ctx):
     repo = Repo(ctx)
     # contexts only split clusters further: nothing to merge without them, nothing with
     found = clusters(list(repo.members.values()), threshold)
+    yield from _other_families(repo, found, threshold)
     if not found:
         yield from _why_none(list(repo.members.values()), threshold)
         return
@@ -143,6 +171,8 @@ def run(codemod, ctx):
             ctx.ws.prefetch(clustered[i:i + buildkit.BATCH])
         m = repo.members[path]
         why = repo.blocked.get(path) or _suppressed(m, codemod.id)
+        if why is None and m.generated:
+            why = "its header says it is generated: the generator would undo the merge"
         if why is None and ctx.exists(path + ".dockerignore"):
             why = f"it has its own {posixpath.basename(path)}.dockerignore"
         if why is None:
@@ -157,6 +187,8 @@ def run(codemod, ctx):
             yield Skip(m.path, 0, f"left out of the cluster with {_others(cl, m)}: {m.why_out}")
         keep = [m for m in cl if m not in out]
         yield from _cluster(codemod, ctx, repo, keep, threshold, outdir_opt, filename, used)
+    for where in repo.inactive_refs:
+        ctx.note(codemod, f"reference in an inactive tree, left as written (blocks nothing): {where}")
 
 
 def _suppressed(m: Member, cid: str) -> str | None:
@@ -176,6 +208,25 @@ def _suppressed_edit(ctx, e: Edit, cid: str) -> str | None:
     return f"{block.first + 1}: the reference is {Suppressions.reason(block)}" if block else None
 
 
+def _other_families(repo, found, threshold: float):
+    """A Skip for each Dockerfile left alone only because its near-duplicates belong to
+    other projects (families never share a file)."""
+    inside = {m.path for cl in found for m in cl}
+    rest = [m for m in repo.members.values() if m.path not in inside]
+    for cl in clusters(rest, threshold, families=False):
+        roots = {m.root for m in cl}
+        if len(roots) < 2:
+            continue
+        for m in cl:
+            other = next(x for x in cl if x.root != m.root)
+            if m.generated:
+                yield Skip(m.path, 0, f"near-duplicate of {other.path}, but its header says it is generated: "
+                           "the generator would undo a merge")
+                continue
+            yield Skip(m.path, 0, f"near-duplicate of {other.path}, which belongs to another project "
+                       f"({other.root or '.'}, this one: {m.root or '.'}): projects never share a Dockerfile")
+
+
 MAX_COMPARED = 50    # Dockerfiles compared pairwise to name the closest pair
 
 
@@ -185,10 +236,10 @@ def _why_none(members: list[Member], threshold: float):
         return
     members = sorted(members, key=lambda m: m.path)[:MAX_COMPARED]
     pairs = [(similarity(a.shape, b.shape), a, b) for i, a in enumerate(members)
-             for b in members[i + 1:] if a.bucket == b.bucket]
+             for b in members[i + 1:] if a.bucket == b.bucket and a.root == b.root]
     if not pairs:
-        yield Skip(members[0].path, 0, "no two Dockerfiles share parser directives, global ARGs and "
-                   "first FROM: nothing to merge")
+        yield Skip(members[0].path, 0, "no two Dockerfiles of one family (compose project or parent folder) "
+                   "share parser directives, global ARGs and first FROM: nothing to merge")
         return
     sim, a, b = max(pairs, key=lambda p: p[0])
     yield Skip(a.path, 0, f"closest to {b.path} at similarity {sim:.2f}, below the threshold "
@@ -196,7 +247,8 @@ def _why_none(members: list[Member], threshold: float):
 
 
 def join_by_refs(groups, refs):
-    """One templated reference builds one family: clusters it spans (same bucket) become one."""
+    """One script, Makefile, workflow or compose file builds one family: the clusters
+    its references span (same bucket) become one."""
     parent = list(range(len(groups)))
 
     def find(i):
@@ -205,8 +257,11 @@ def join_by_refs(groups, refs):
             i = parent[i]
         return i
     where = {m.path: i for i, g in enumerate(groups) for m in g}
+    by_source: dict[str, set[int]] = {}
     for r in refs:
-        idx = sorted({where[f] for f in r.files if f in where})
+        by_source.setdefault(r.path, set()).update(where[f] for f in r.files if f in where)
+    for idx in by_source.values():
+        idx = sorted(idx)
         for j in idx[1:]:
             if groups[j][0].bucket == groups[idx[0]][0].bucket:
                 parent[find(j)] = find(idx[0])
@@ -223,7 +278,8 @@ def _others(cl, m) -> str:
 
 def _output(ctx, common, outdir, filename, paths, used):
     d = common if outdir is None else str(outdir).strip("/")
-    for name in (filename, f"merged.{filename}") + tuple(f"merged-{n}.{filename}" for n in range(2, 50)):
+    # `Dockerfile` (or the configured name); when another file holds it, `Dockerfile.merged`
+    for name in (filename, f"{filename}.merged") + tuple(f"{filename}.merged-{n}" for n in range(2, 50)):
         p = R.norm(d, name)
         if p in paths or (not ctx.exists(p) and p not in used):
             return p
@@ -299,7 +355,10 @@ def _cluster(codemod, ctx, repo, members, threshold, outdir, filename, used):
         doc0 = ctx.document(newpath)
         edits.append(Edit(newpath, 0, len(doc0.text) if newpath in paths and doc0 else 0, merged.text))
         edits += [Edit(p, 0, 0, None) for p in paths if p != newpath]
-        yield Finding(newpath, 0, _message(merged, newpath, nrefs), edits, check=CHECK)
+        # dedupe: one assignment or function may serve several build commands
+        edits = list({(e.path, e.start, e.end, e.text): e for e in edits}.values())
+        msg = _message(merged, newpath, nrefs) + _recipes(repo, paths, newpath)
+        yield Finding(newpath, 0, msg, edits, check=CHECK)
         _notes(codemod, ctx, repo, merged, newpath)
         return
     if members:
@@ -321,6 +380,19 @@ def _message(merged: Merged, newpath: str, nrefs: int) -> str:
     return "\n".join(lines)
 
 
+def _recipes(repo, paths: list[str], newpath: str) -> str:
+    """Commit-message lines for images whose only change is the build recipes they held."""
+    lost: dict[str, list[str]] = {}
+    for p in sorted(set(paths) | {newpath}):
+        for image in repo.recipes.get(p, []):
+            lost.setdefault(image, []).append(("+" if p == newpath and p not in paths else "-") + p)
+    if not lost:
+        return ""
+    lines = [f"  {image}: {', '.join(ps)}" for image, ps in sorted(lost.items())]
+    return ("\nbuild recipes are not image content: these images differ only in the Dockerfiles "
+            "their COPY took from the build context (- no longer held, + now held):\n" + "\n".join(lines))
+
+
 def _notes(codemod, ctx, repo, merged, newpath):
     for m in merged.members:
         name = merged.names[m.path]
@@ -330,3 +402,4 @@ def _notes(codemod, ctx, repo, merged, newpath):
                      f"need -f {newpath} --target {name}")
         for where in repo.doc_mentions.get(m.path, []):
             ctx.note(codemod, f"  {where} mentions {m.path}: update the documentation by hand")
+

@@ -39,12 +39,76 @@ def _quote(node) -> str:
     return node.end if isinstance(node, cst.FormattedString) else '"'
 
 
+class _Assigns(cst.CSTVisitor):
+    """(function, name) -> values of every `name = value` (module level: function None)."""
+
+    def __init__(self):
+        self.func: list = [None]
+        self.found: dict[tuple, list] = {}
+
+    def visit_FunctionDef(self, node):
+        self.func.append(node)
+
+    def leave_FunctionDef(self, node):
+        self.func.pop()
+
+    def visit_Assign(self, node):
+        for t in node.targets:
+            if isinstance(t.target, cst.Name):
+                self.found.setdefault((self.func[-1], t.target.value), []).append(node.value)
+            else:
+                for n in _names(t.target):
+                    self.found.setdefault((self.func[-1], n), []).append(None)
+
+    def visit_AugAssign(self, node):
+        if isinstance(node.target, cst.Name):
+            self.found.setdefault((self.func[-1], node.target.value), []).append(None)
+
+    def visit_For(self, node):
+        for n in _names(node.target):
+            self.found.setdefault((self.func[-1], n), []).append(None)
+
+
+def _names(node) -> list[str]:
+    if isinstance(node, cst.Name):
+        return [node.value]
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return [n for e in node.elements for n in _names(e.value)]
+    return []
+
+
 class _Finder(cst.CSTVisitor):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self, doc, members):
+    def __init__(self, doc, members, assigns):
         self.doc, self.members, self.refs = doc, members, []
         self.bases = ["", dirname(doc.path)] if dirname(doc.path) else [""]
+        self.assigns = assigns
+        self.func: list = [None]
+
+    def visit_FunctionDef(self, node):
+        self.func.append(node)
+
+    def leave_FunctionDef(self, node):
+        self.func.pop()
+
+    def _value(self, node):
+        """(string, node holding it) of a literal, or of a name assigned a literal once
+        (in this function, else at module level; an f-string only in this function)."""
+        got = _string(node)
+        if got is not None or not isinstance(node, cst.Name):
+            return got, node
+        for func in dict.fromkeys((self.func[-1], None)):
+            vals = self.assigns.get((func, node.value))
+            if vals is None:
+                continue
+            if len(vals) != 1 or vals[0] is None:
+                return None, node
+            v = _string(vals[0])
+            if v is None or ("{" in v and func is not self.func[-1]):
+                return None, node
+            return v, vals[0]
+        return None, node
 
     def span(self, node):
         r = self.get_metadata(PositionProvider, node)
@@ -67,7 +131,8 @@ class _Finder(cst.CSTVisitor):
 
     def _seq(self, node):
         els = [e.value for e in node.elements if isinstance(e, cst.Element)]
-        vals = [_string(e) for e in els]
+        got = [self._value(e) for e in els]
+        vals = [g[0] for g in got]
         if "build" not in vals and "bud" not in vals:
             return
         for i, v in enumerate(vals[:-1]):
@@ -79,10 +144,10 @@ class _Finder(cst.CSTVisitor):
             hit = self._resolve(fv)
             if hit is None:
                 continue
-            fnode = els[i + 1]
+            fnode, use = got[i + 1][1], els[i + 1]
             tnode = els[vals.index("--target") + 1] if "--target" in vals[:-1] else None
             ctx = vals[-1] if i + 1 < len(vals) - 1 else None
-            self._add(fnode, hit, tnode, ctx, sdk=False)
+            self._add(fnode, hit, tnode, ctx, sdk=False, at=use)
 
     def visit_List(self, node):
         self._seq(node)
@@ -97,18 +162,20 @@ class _Finder(cst.CSTVisitor):
         kw = {a.keyword.value: a.value for a in node.args if a.keyword}
         if "dockerfile" not in kw:
             return
-        ctx = _string(kw["path"]) if "path" in kw else None
-        dv = _string(kw["dockerfile"])
+        ctx = self._value(kw["path"])[0] if "path" in kw else None
+        dv, dnode = self._value(kw["dockerfile"])
         if ctx is None or dv is None or "{" in ctx:
             return
         for b in self.bases:
             if norm(b, ctx, dv) in self.members:
-                self._add(kw["dockerfile"], (b, norm(b, ctx, dv)), kw.get("target"), ctx, sdk=True, sdk_ctx=norm(b, ctx))
+                self._add(dnode, (b, norm(b, ctx, dv)), kw.get("target"), ctx, sdk=True, sdk_ctx=norm(b, ctx),
+                          at=kw["dockerfile"])
                 return
 
-    def _add(self, fnode, hit, tnode, ctx, sdk, sdk_ctx=None):
+    def _add(self, fnode, hit, tnode, ctx, sdk, sdk_ctx=None, at=None):
         base, what = hit
         s, e = self.span(fnode)
+        end = self.span(at)[1] if at is not None else e
         line = self.get_metadata(PositionProvider, fnode).start.line
         ref = Ref(self.doc.path, line, sorted(what.files) if isinstance(what, Template) else [what],
                   spans=[(s, e)])
@@ -139,15 +206,17 @@ class _Finder(cst.CSTVisitor):
                 ts, te = tspan
                 edits.append(Edit(doc.path, ts, te, name_lit))
             elif sdk:
-                edits.append(Edit(doc.path, e, e, f", target={name_lit}"))
+                edits.append(Edit(doc.path, end, end, f", target={name_lit}"))
             else:
-                edits.append(Edit(doc.path, e, e, f", {q}--target{q}, {name_lit}"))
+                edits.append(Edit(doc.path, end, end, f", {q}--target{q}, {name_lit}"))
             return edits
         ref.rewrite = rewrite
         self.refs.append(ref)
 
 
 def find(doc, members: set[str]) -> list[Ref]:
-    finder = _Finder(doc, members)
+    assigns = _Assigns()
+    doc.module.visit(assigns)
+    finder = _Finder(doc, members, assigns.found)
     MetadataWrapper(doc.module, unsafe_skip_copy=True).visit(finder)
     return finder.refs

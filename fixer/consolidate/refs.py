@@ -6,6 +6,7 @@ claims block that file: fixer never deletes a file something still uses.
 """
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -16,9 +17,9 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from .. import discovery as disc
 from ..text import Edit
 from ..yamldoc import get, items, render_scalar, scalar, to_python
-from . import shell
+from . import shell, shvars
 from .merge import EXPR, Unsafe, target_name
-from .members import dirname
+from .members import dirname, under
 
 
 @dataclass
@@ -134,6 +135,9 @@ def shell_refs(path: str, kind: str, text: str, members: set[str], exists, matri
     else:
         bases = ["", dirname(path)] if dirname(path) else [""]
     out = []
+    scripts: dict[str, shvars.Script] = {}
+    if kind == disc.SCRIPT and low not in ("makefile", "gnumakefile", "justfile") and not low.endswith(".mk"):
+        scripts["text"] = text
     for c in shell.commands(text, path, kind):
         line = text.count("\n", 0, c.start) + 1
         fv = shell.file_value(c)
@@ -149,9 +153,7 @@ def shell_refs(path: str, kind: str, text: str, members: set[str], exists, matri
         matrix = templated and "${{" in raw and matrix_of is not None and all(
             e.replace(" ", "").startswith("${{matrix.") for e in shell.TEMPLATE.findall(raw))
         if templated and not matrix:
-            pat = wildcard(raw)
-            ref.files = sorted({m for b in bases for m in members if _fn(m, norm(b, pat))})
-            ref.problem = f"{ref.where()}: the Dockerfile path {raw} is computed when the command runs"
+            ref.files, ref.problem = _followed(c, raw, implicit, path, bases, members, scripts, ref)
             if ref.files:
                 out.append(ref)
             continue
@@ -193,9 +195,144 @@ def shell_refs(path: str, kind: str, text: str, members: set[str], exists, matri
     return out
 
 
+def _followed(c, raw: str, implicit: bool, path: str, bases: list[str], members: set[str],
+              scripts: dict, ref: Ref) -> tuple[list[str], str]:
+    """(files, problem) of a computed Dockerfile path: the files a reader can follow it to
+    (loops over literal lists, variables assigned once, call sites of a function, the
+    script's own folder), else only those its pattern or its build context could name."""
+    word = (c.context.raw if implicit else c.file.raw)
+    if "text" in scripts and not isinstance(scripts["text"], shvars.Script):
+        scripts["text"] = shvars.read(scripts["text"], path)
+    script = scripts.get("text")
+    vals = shvars.values(script, word, c.start) if script is not None else None
+    ctxs = shvars.values(script, c.context.raw, c.start) if script is not None and c.context else None
+    if vals is not None:
+        found = []
+        for v in vals:
+            v = v + "/Dockerfile" if implicit else v
+            cands = [norm(v[len(shvars.REPO):])] if v.startswith(shvars.REPO) else [norm(b, v) for b in bases]
+            found += [p for p in cands if p in members and p not in found]
+        for f in found:
+            for cv in ctxs or ():
+                for d in [norm(cv[len(shvars.REPO):])] if cv.startswith(shvars.REPO) else [norm(b, cv) for b in bases]:
+                    if under(f, d) and len(d) >= len(ref.contexts.get(f, "")):
+                        ref.contexts[f] = d
+        if not implicit and found:
+            try:
+                ref.rewrite = _follow_rewrite(c, script, ref, bases, members)
+                return sorted(found), ""
+            except Unsafe as exc:
+                why = str(exc)
+        else:
+            why = "fixer rewrites only literal paths and matrix values"
+        return sorted(found), (f"{ref.where()}: the Dockerfile path {raw} is followed to "
+                               f"{', '.join(sorted(found)[:3])}{' …' if len(found) > 3 else ''}, "
+                               f"but {why}")
+    problem = f"{ref.where()}: the Dockerfile path {raw} is computed when the command runs"
+    pat = wildcard(raw)
+    if pat.strip("*/"):
+        return sorted({m for b in bases for m in members if _fn(m, norm(b, pat))}), problem
+    # nothing of the path is known: the folders it builds, else the script's own folder
+    dirs = []
+    for cv in ctxs or ():
+        dirs += [norm(cv[len(shvars.REPO):])] if cv.startswith(shvars.REPO) else [norm(b, cv) for b in bases]
+    if ctxs is None:
+        dirs = [dirname(path)]
+    return sorted({m for m in members for d in dirs if under(m, d)}), problem
+
+
+def _at_base(v: str, bases: list[str], members: set[str]) -> tuple[str, str] | None:
+    for b in bases:
+        if norm(b, v) in members:
+            return b, norm(b, v)
+    return None
+
+
+def _follow_rewrite(c, script, ref: Ref, bases: list[str], members: set[str]):
+    """The rewrite of a followed `-f` word where its value is written; Unsafe when none."""
+    o = shvars.origin(script, c.file.raw, c.start)
+    if o is None:
+        raise Unsafe("its value is not written in one place fixer can rewrite")
+    if c.target is not None or c.file_eq:
+        raise Unsafe("--target or --file= together with a followed path")
+    text = script.text
+    if o.kind == "assign":
+        if o.value_span is None:
+            raise Unsafe("the assignment has no value")
+        vs, ve = o.value_span
+        at = _at_base(shell.Tok(text[vs:ve], vs, ve).value, bases, members)
+        if at is None:
+            raise Unsafe("the assigned path is not a Dockerfile fixer merges")
+        b, old = at
+        ref.spans.append((vs, ve))
+
+        def assign(dest_of):
+            d = dest_of(old)
+            if d is None:
+                raise Unsafe(f"{ref.where()}: not merged")
+            return [Edit(ref.path, vs, ve, quote_like(text[vs:ve], relto(d.path, b))),
+                    Edit(ref.path, c.file.end, c.file.end, f" --target {d.names[old]}")]
+        return assign
+    if o.kind == "loop":
+        loop = next(lp for lp in script.loops if lp.var == o.var and lp.start <= c.start < lp.end)
+        word = shvars._unquote(c.file.raw)
+        tpath = re.sub(r"\$\{?" + re.escape(o.var) + r"\}?(?!\w)", "{" + o.var + "}", word)
+        b = next((b for b in bases if _at_base(tpath.replace("{" + o.var + "}", loop.items[0]), [b], members)), None)
+        if b is None:
+            raise Unsafe("the loop's first value names no Dockerfile fixer merges")
+        tpl = Template(norm(b, tpath), loop.items, members)
+        ref.files = sorted(tpl.files)
+
+        def loop_rewrite(dest_of):
+            new_path, name = tpl.target(dest_of)
+            name = name.replace("{" + o.var + "}", "${" + o.var + "}")
+            return [Edit(ref.path, c.file.start, c.file.end, quote_like(c.file.raw, relto(new_path, b))),
+                    Edit(ref.path, c.file.end, c.file.end, f' --target "{name}"')]
+        return loop_rewrite
+    k = shvars.free_positional(script, o.func, o.calls)
+    if k is None:
+        raise Unsafe(f"function {o.func.name} reads all its arguments ($@, shift) or its call sites differ "
+                     "in length: no free argument for --target")
+    sites = []
+    for _, args, spans in o.calls:
+        v = args[o.arg - 1]
+        if "$" in v:
+            raise Unsafe(f"a call of {o.func.name} passes a computed path")
+        at = _at_base(v, bases, members)
+        sites.append((at, spans[o.arg - 1], spans[-1][1]))
+        ref.spans.append(spans[o.arg - 1])
+
+    def call_rewrite(dest_of):
+        edits = []
+        for at, (s0, e0), last in sites:
+            d = dest_of(at[1]) if at else None
+            if d is None:
+                continue
+            edits.append(Edit(ref.path, s0, e0, quote_like(text[s0:e0], relto(d.path, at[0]))))
+            edits.append(Edit(ref.path, last, last, f" {d.names[at[1]]}"))
+        if not edits:
+            raise Unsafe(f"{ref.where()}: not merged")
+        edits.append(Edit(ref.path, c.file.end, c.file.end, f' ${{{k}:+--target "${{{k}}}"}}'))
+        return edits
+    return call_rewrite
+
+
 def _fn(path: str, pattern: str) -> bool:
-    import fnmatch
-    return fnmatch.fnmatchcase(path, pattern)
+    """Could `path` be what `pattern` (a path with `*` for computed parts) names? A computed
+    whole folder may also be `.` or empty (`images/${{ x }}/${{ y }}/` can be `images/a/.`)."""
+    return bool(_pattern(pattern).match(path))
+
+
+@functools.lru_cache(maxsize=4096)
+def _pattern(pattern: str) -> re.Pattern:
+    out = []
+    for i, seg in enumerate(pattern.split("/")):
+        last = i == pattern.count("/")
+        if seg == "*" and not last:
+            out.append("(?:.*/)?")
+            continue
+        out.append(".*".join(re.escape(x) for x in seg.split("*")) + ("" if last else "/"))
+    return re.compile("".join(out) + r"\Z", re.S)
 
 
 def _shell_rewrite(c: shell.Command, ref: Ref, base: str, implicit: bool, tpl):
