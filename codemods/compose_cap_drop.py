@@ -82,6 +82,11 @@ class ComposeCapDrop(Codemod):
             image = image_of(doc, svc, ctx)
             facts = imagedb.lookup(expand(image)) if image and not has_build(doc, svc, ctx) else None
         if facts is not None and facts.caps is not None:
+            how = _bypasses_entrypoint(doc, svc, ctx)
+            if how and not non_root(uval):
+                yield Skip(doc.path, line, f"service {name} {how}: the image's entrypoint does not "
+                           "switch to its user then, so it runs as root and needs root's capabilities")
+                return
             need = list(facts.caps)
             if non_root(uval) and facts.name != "nginx":
                 need = []   # already runs as its user: the entrypoint does not switch
@@ -113,3 +118,19 @@ class ComposeCapDrop(Codemod):
                       f"service {name} keeps all default capabilities"
                       + (f" (keeps {', '.join(need)}: needed to start)" if need else ""),
                       edits, check="cis-docker:5.3")
+
+
+_SHELLS = {"sh", "bash", "ash", "dash", "zsh", "/bin/sh", "/bin/bash", "/bin/ash", "/usr/bin/env"}
+
+
+def _bypasses_entrypoint(doc, svc, ctx) -> str | None:
+    """How the service keeps the image's entrypoint from stepping down from root: its own
+    `entrypoint:`, or a `command:` run through a shell (official images step down only when
+    the command is their server or its options)."""
+    if lookup(doc, svc, "entrypoint", ctx) is not None:
+        return "sets its own entrypoint"
+    cmd = lookup(doc, svc, "command", ctx)
+    if cmd is None or cmd is UNKNOWN:
+        return None
+    first = seq_values(cmd)[:1] if isinstance(cmd, SequenceNode) else (getattr(cmd, "value", "") or "").split()[:1]
+    return f"runs its command through {first[0]}" if first and first[0] in _SHELLS else None

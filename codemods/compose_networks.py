@@ -59,6 +59,11 @@ class ComposeNetworks(Codemod):
         if top(doc, "networks") is not None:
             yield Skip(doc.path, first, "the file declares its own networks: an existing design is left as it is")
             return
+        dev = [model.dev_container(doc.path, name) for name, _, _ in svcs]
+        if any(dev):
+            yield Skip(doc.path, first, f"a development environment ({next(d for d in dev if d)} runs "
+                       "this file): networks left as they are")
+            return
         if root.flow_style or top(doc, "services").flow_style:
             yield Skip(doc.path, first, "flow-style services: networks not added")
             return

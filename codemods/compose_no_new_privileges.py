@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.compose import UNKNOWN, each_service, lookup
+from fixer import imagedb
+from fixer.compose import UNKNOWN, each_service, expand, has_build, image_of, lookup, root_user, seq_values
 from yaml.nodes import SequenceNode
 
 from fixer.yamldoc import Flow, Raw, get, has_own, scalar
@@ -58,6 +59,10 @@ class ComposeNoNewPrivileges(Codemod):
                 yield t
                 continue
             name, svc, line = t.name, t.node, t.line
+            why = _file_caps(doc, svc, ctx)
+            if why:
+                yield Skip(doc.path, line, f"service {name} {why}")
+                continue
             opts = get(svc, "security_opt")
             if opts is None:
                 via = lookup(doc, svc, "security_opt", ctx)
@@ -85,3 +90,21 @@ class ComposeNoNewPrivileges(Codemod):
                 edit = doc.add_entry(svc, "security_opt", Flow([OPT]))
             yield Finding(doc.path, line, f"service {name} can gain new privileges",
                           [edit], check="cis-docker:5.25")
+
+
+def _file_caps(doc, svc, ctx) -> str | None:
+    """Why no-new-privileges could stop the service: it adds capabilities but may not run
+    as root, so they reach its process only through file capabilities or a setuid binary,
+    which no-new-privileges switches off (Collabora's coolforkit-caps, ping, sudo)."""
+    caps = lookup(doc, svc, "cap_add", ctx)
+    if caps is None or caps is UNKNOWN or not seq_values(caps):
+        return None
+    if root_user(doc, svc, ctx):
+        return None
+    if lookup(doc, svc, "user", ctx) is None and not has_build(doc, svc, ctx):
+        image = image_of(doc, svc, ctx)
+        facts = imagedb.lookup(expand(image)) if image else None
+        if facts is not None and facts.root:
+            return None
+    return ("adds capabilities and may run as a non-root user: they would reach it only through "
+            "file capabilities or setuid, which no-new-privileges switches off")

@@ -178,6 +178,10 @@ class DockerfileUser(Codemod):
         fam = images.family(ref)
         if current is None and images.runs_nonroot(ref):
             return
+        if current is not None and earlier_nonroot(doc, st) is None and not images.runs_nonroot(ref):
+            yield Skip(doc.path, line, f"sets USER {current} explicitly on a base that runs as root: "
+                       "root on purpose (a Docker socket client, an entrypoint that steps down itself)")
+            return
         if fam == images.WINDOWS or doc.escape == "`":
             yield Skip(doc.path, line, "Windows image")
             return

@@ -356,6 +356,11 @@ def each_service(doc, ctx, adds: tuple[str, ...] = (), later: tuple[str, ...] | 
             yield Skip(doc.path, line, f"service {name}: a Swarm stack ({stack}); docker stack deploy "
                        f"ignores {', '.join(ignored)}")
             continue
+        dev = model.dev_container(doc.path, name) if model is not None else None
+        if dev:
+            yield Skip(doc.path, line, f"service {name}: a development environment ({dev} runs this "
+                       "file): sudo, editor servers and tools need a writable root that gains privileges")
+            continue
         if model is not None and base_only:
             base = model.base_of(doc.path, name)
             if base:

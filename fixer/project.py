@@ -12,6 +12,7 @@ command, and in mounted config files (nginx, Caddy, Prometheus, Grafana datasour
 """
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 import shlex
@@ -79,6 +80,8 @@ class Model:
     files: dict[str, dict] = field(default_factory=dict)        # compose path -> parsed document
     sets: list[FileSet] = field(default_factory=list)
     stacks: dict[str, str] = field(default_factory=dict)        # path -> why it is a Swarm stack
+    # compose path -> (devcontainer.json using it, its service; None: the whole file is for development)
+    dev: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     _merged: dict[tuple[str, ...], dict[str, Service]] = field(default_factory=dict)
     _reader: object = None
 
@@ -131,6 +134,12 @@ class Model:
         """Why the file is deployed as a Swarm stack, or None."""
         return self.stacks.get(path)
 
+    def dev_container(self, path: str, name: str) -> str | None:
+        """The devcontainer.json that runs this service as a development environment (sudo,
+        editor servers, tools written into $HOME), or None."""
+        found = self.dev.get(path)
+        return found[0] if found and found[1] in (None, name) else None
+
 
 def dig(data, dotted: str):
     for part in dotted.split("."):
@@ -156,12 +165,63 @@ def build(ctx) -> Model:
         if fs.files not in seen and all(_load(m, ctx, f) for f in fs.files):
             seen.add(fs.files)
             m.sets.append(fs)
+    m.dev = _dev_containers(ctx)
     for path, doc in m.files.items():
         if path not in m.stacks:
             why = _swarm_settings(doc)
             if why:
                 m.stacks[path] = why
     return m
+
+
+def _dev_containers(ctx) -> dict[str, tuple[str, str | None]]:
+    """Compose files named by `dockerComposeFile` in `.devcontainer*/devcontainer.json` or
+    `.devcontainer.json` (JSON with comments, as VS Code reads it)."""
+    out: dict[str, str] = {}
+    for path in sorted(ctx.ws.all_paths):
+        name = posixpath.basename(path)
+        if name not in ("devcontainer.json", ".devcontainer.json"):
+            continue
+        try:
+            data = json.loads(_strip_jsonc(ctx.read(path) or ""))
+        except ValueError:
+            continue
+        files = data.get("dockerComposeFile") if isinstance(data, dict) else None
+        service = data.get("service") if isinstance(data, dict) else None
+        for f in [files] if isinstance(files, str) else files if isinstance(files, list) else []:
+            if isinstance(f, str):
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(path), f))
+                # a file kept beside devcontainer.json is all development; the project's own
+                # compose file only lends it the service the editor attaches to
+                whole = posixpath.dirname(target) == posixpath.dirname(path)
+                out[target] = (path, None if whole else service if isinstance(service, str) else "")
+    return out
+
+
+def _strip_jsonc(text: str) -> str:
+    """JSON with `//` and `/* */` comments and trailing commas → JSON (strings kept whole)."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i:j + 1])
+            i = j + 1
+        elif text.startswith("//", i):
+            i = text.find("\n", i) if text.find("\n", i) >= 0 else n
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        else:
+            if not (c == "," and _CLOSES.match(text, i + 1)):   # a trailing comma
+                out.append(c)
+            i += 1
+    return "".join(out)
+
+
+_CLOSES = re.compile(r"\s*[}\]]")
 
 
 def _load(m: Model, ctx, path: str) -> bool:
