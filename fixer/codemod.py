@@ -76,6 +76,7 @@ class Codemod:
     severity: str = "medium"
     checks: tuple[str, ...] = ()   # e.g. ("hadolint:DL3020", "checkov:CKV_DOCKER_4")
     rationale: str = ""
+    guide: str = ""                # how to decide and override, for `fixer explain`
     examples: list[Example] = []
     order: int = 500               # engine runs codemods by (order, id)
     needs_network: bool = False
