@@ -33,6 +33,12 @@ _RELEASE_ARGS = {"mvn": ("release:",), "gradle": ("release",), "nx": ("release",
                  "changeset": ("publish", "version", "tag"), "goreleaser": ("release",)}
 # gh subcommands that run git with the stored credentials
 GH_GIT = {("pr", "checkout"), ("repo", "clone"), ("repo", "sync"), ("pr", "create"), ("release", "create")}
+# words in an action's name that say it may commit, tag or push with git
+_GIT_WORDS = re.compile(r"commit|push|revert|backport|cherry-pick|merge|sync|bump|version|changelog|tag|release|publish")
+# actions with such names that use the REST API only
+_API_ONLY = ("softprops/action-gh-release", "ncipollo/release-action", "actions/create-release",
+             "actions/upload-release-asset", "svenstaro/upload-release-action", "release-drafter/release-drafter",
+             "pypa/gh-action-pypi-publish", "getsentry/action-release", "docker/metadata-action")
 _SCRIPT = re.compile(r"^(?:\./|\.github/|scripts?/)\S+\.(?:sh|bash)$")
 
 
@@ -132,6 +138,12 @@ class GhaPersistCredentials(Codemod):
                         yield Skip(doc.path, line, f"job {jid} {step_label(i, st)} sets persist-credentials: "
                                    f"{persist} explicitly")
                     continue
+                own = [k for k in ("token", "ssh-key") if with_ is not None and get(with_, k) is not None
+                       and "github.token" not in doc.span(get(with_, k)) and "GITHUB_TOKEN" not in doc.span(get(with_, k))]
+                if own:
+                    yield Skip(doc.path, line, f"job {jid} {step_label(i, st)} checks out with its own {own[0]}, "
+                               "kept on purpose for later git operations")
+                    continue
                 why = self._later_use(doc, ctx, all_steps[n + 1:])
                 if why:
                     yield Skip(doc.path, line, f"job {jid} {step_label(i, st)} keeps its credentials: a later "
@@ -151,6 +163,11 @@ class GhaPersistCredentials(Codemod):
             hit = next((a for a in PUSHING_ACTIONS if low == a or (a.endswith("/") and low.startswith(a))), None)
             if hit:
                 return f"{step_label(i, st)}: {uses}"
+            if uses and not uses.startswith(("./", "docker://")) and low not in _API_ONLY:
+                name = low.split("/", 1)[-1]
+                m = _GIT_WORDS.search(name)
+                if m:
+                    return f"{step_label(i, st)}: {uses}, which may {m.group(0)} with git"
             if uses.startswith("./"):
                 text = _local_action(ctx, uses)
                 if text is None:
@@ -177,7 +194,7 @@ class GhaPersistCredentials(Codemod):
 def _local_action(ctx, uses: str) -> str | None:
     base = posixpath.normpath(uses)
     for name in ("action.yml", "action.yaml"):
-        text = ctx.read(f"{base}/{name}")
+        text = ctx.read(name if base == "." else f"{base}/{name}")
         if text is not None:
             return text
     return None
