@@ -172,8 +172,9 @@ class GhaPersistCredentials(Codemod):
                 text = _local_action(ctx, uses)
                 if text is None:
                     return f"{step_label(i, st)}: local action {uses}, which fixer cannot read"
-                if "git push" in text or any(a in text.lower() for a in PUSHING_ACTIONS):
-                    return f"{step_label(i, st)}: local action {uses} pushes"
+                why = _action_needs(text)
+                if why:
+                    return f"{step_label(i, st)}: local action {uses} runs {why}"
             run = get(st, "run")
             if isinstance(run, ScalarNode):
                 why = _run_needs(run.value)
@@ -189,6 +190,28 @@ class GhaPersistCredentials(Codemod):
                             if why:
                                 return f"{step_label(i, st)}: {w} runs {why}"
         return None
+
+
+def _action_needs(text: str) -> str | None:
+    """Why a local action's steps need the stored credentials (its runs and uses), or None."""
+    from fixer.yamldoc import ParseError, compose_all, walk
+
+    try:
+        docs = compose_all(text)
+    except ParseError:
+        return "an action.yml fixer cannot parse"
+    for d in docs:
+        for node in walk(d):
+            if isinstance(node, MappingNode):
+                run = get(node, "run")
+                if isinstance(run, ScalarNode):
+                    why = _run_needs(run.value)
+                    if why:
+                        return why
+                uses = (scalar(get(node, "uses")) or "").split("@", 1)[0].lower()
+                if uses and (uses in PUSHING_ACTIONS or _GIT_WORDS.search(uses.split("/", 1)[-1])):
+                    return uses
+    return None
 
 
 def _local_action(ctx, uses: str) -> str | None:
