@@ -29,6 +29,7 @@ class ComposePortsLoopback(Codemod):
     checks = ("compose-lint:CL-0005", "cis-docker:5.13")
     order = 240
     scope = "file"
+    confidence = "medium"   # from evidence outside the service: a proxy's configuration or labels
     rationale = (
         "A port published without an address listens on every interface of the host, and "
         "Docker's own firewall rules bypass ufw/firewalld, so the service is open to the "
@@ -39,7 +40,7 @@ class ComposePortsLoopback(Codemod):
         "Without that evidence the port may be how users reach the service, so it is left "
         "alone with the reason. The proxy's own ports are never changed.")
     guide = (
-        "Override: when another host needs the port (a monitoring agent, a second proxy), "
+        "When another host needs the port (a monitoring agent, a second proxy), "
         "write the address explicitly (`0.0.0.0:8080:80`) and add `# fixer: ignore[compose-ports-loopback]` "
         "or an entry in `.fixer-ignore.toml`.")
     examples = [

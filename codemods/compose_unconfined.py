@@ -52,6 +52,7 @@ class ComposeUnconfined(Codemod):
     checks = ("cis-docker:5.21", "cis-docker:5.1", "compose-lint:CL-0007")
     order = 215
     scope = "file"
+    confidence = "medium"   # what a service needs is judged from names (image, command, Dockerfile)
     rationale = (
         "`seccomp:unconfined` turns off Docker's default seccomp profile (about 50 blocked "
         "system calls: kernel module loading, keyrings, clock changes, ptrace on older "

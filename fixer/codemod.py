@@ -42,6 +42,8 @@ class Finding:
     codemod: str = ""
     status: str = ""              # fixed | reported | dropped | suppressed
     note: str = ""                # why dropped or suppressed
+    confidence: str = ""          # high | medium | low; "" takes the codemod's
+    block: str = ""               # service, job, workload or stage holding the line
 
     @property
     def paths(self) -> set[str]:
@@ -89,6 +91,9 @@ class Codemod:
     # "unsafe": structural changes (files deleted or merged) that `check --write` writes
     # only with --unsafe-fixes
     safety: str = "safe"
+    # how sure a finding is right: "high" (the fix follows from the file), "medium" (from
+    # evidence elsewhere, e.g. a proxy's config), "low" (a heuristic)
+    confidence: str = "high"
 
     def wants(self, text: str) -> bool:
         """Cheap test on a file's text before it is parsed (False: nothing to do)."""

@@ -95,8 +95,9 @@ def schema(codemods=None) -> dict[str, Any]:
             "include-inactive": {"type": ["boolean", "array"], "items": {"type": "string"}, "default": False,
                                  "description": "scan backup/archive/snapshot folders and workflows GitHub "
                                                 "never runs (true, or globs of the ones to scan)"},
-            "fail-on": {"enum": ["pending", "reported", "never"], "default": "pending",
-                        "description": "what makes `fixer check` exit 1"},
+            "fail-on": {"enum": ["pending", "reported", "never", "low", "medium", "high", "critical"],
+                        "default": "pending",
+                        "description": "what makes `fixer check` exit 1 (a severity: open findings at or above it)"},
             "codemod": {"type": "object", "properties": per_codemod, "additionalProperties": False,
                         "description": "options per codemod"},
         },

@@ -25,6 +25,7 @@ from .suppress import Suppressions, comment_line
 from .suppress import reason as suppressed_reason
 from .text import DecodeError, EditConflict, TextFile, apply_edits, decode
 from .validate import LOST_ACTION, validate
+from .waivers import block_of
 from .yamldoc import ParseError, YamlFile
 
 class PythonFile(TextFile):
@@ -271,6 +272,7 @@ class Engine:
         self.ws = Workspace()
         self.processed = 0
         self.source: disc.Source | None = None
+        self.waivers = settings.get("waivers")      # fixer.waivers.Waivers, or None
 
     # -- loading -----------------------------------------------------------
     def load(self, source: disc.Source) -> None:
@@ -544,11 +546,25 @@ class Engine:
                 if line:
                     line = self.ws.origins.line(r.path, st.text, st.original, line)
                     r.status, r.note = "suppressed", suppressed_reason(line)
+                r.confidence = r.confidence or cs.codemod.confidence
+                doc = self.ws.document(r.path) if st is not None and st.text else None
+                r.block = block_of(doc, r.line) if doc is not None else ""
+                if not line and self.waivers:
+                    self._waive(cs, r, st)
                 cs.findings.append(r)
                 found.append(r)
             if st is not None and st.text is not None:
                 r.line = self.ws.origins.line(r.path, st.text, st.original, r.line)
         return found
+
+    def _waive(self, cs: ChangeSet, r: Finding, st) -> None:
+        """An exclusion (.fixer-ignore.toml) or the baseline covers the finding: nothing
+        of it is applied, and a skip gives the reason."""
+        why = self.waivers.match(cs.codemod.id, r.path, r.block, r.message)
+        if why:
+            r.status, r.note = "suppressed", why
+            line = self.ws.origins.line(r.path, st.text, st.original, r.line) if st and st.text else r.line
+            cs.skips.append(Skip(r.path, line, why, cs.codemod.id))
 
     def _settle(self, cs: ChangeSet, findings: list[Finding]) -> None:
         """Apply a codemod's edits, validate, drop what breaks a file."""
