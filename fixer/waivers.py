@@ -161,9 +161,10 @@ def block_of(doc, line: int) -> str:
         if not isinstance(d, MappingNode) or not (d.start_mark.line < line <= d.end_mark.line + 1):
             continue
         for key in ("services", "jobs"):
-            for k, v in _pairs(d, key):
-                if k.start_mark.line + 1 <= line <= v.end_mark.line + 1:
-                    return k.value
+            holder = _get(d, key)
+            found = [k.value for k, _ in _pairs(d, key) if k.start_mark.line + 1 <= line]
+            if found and line <= holder.end_mark.line + 1:
+                return found[-1]
         kind, meta = _scalar(d, "kind"), _get(d, "metadata")
         if kind:
             return f"{kind}/{_scalar(meta, 'name') if meta is not None else ''}"
