@@ -1,6 +1,8 @@
 """compose-ports-loopback: publish ports on 127.0.0.1 when a reverse proxy fronts the service."""
 from __future__ import annotations
 
+import re
+
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from fixer.codemod import Codemod, Example, Finding, Skip
@@ -10,14 +12,19 @@ from fixer.yamldoc import get, render_scalar, scalar
 
 LOOPBACK = "127.0.0.1"
 _ALL = ("0.0.0.0", "::", "[::]")
+_VAR = re.compile(r"\$\{[^}]*\}")
+
+
 def _parts(value: str) -> tuple[str | None, str]:
-    """(host or None, rest) of a short-syntax port: '0.0.0.0:80:80' -> ('0.0.0.0', '80:80')."""
+    """(host or None, rest) of a short-syntax port: '0.0.0.0:80:80' -> ('0.0.0.0', '80:80').
+    Colons inside `${VAR:-default}` do not count."""
     if value.startswith("["):
         end = value.find("]:")
         return (value[:end + 1], value[end + 2:]) if end > 0 else (None, value)
-    if value.count(":") == 2:
-        host, rest = value.split(":", 1)
-        return host, rest
+    masked = _VAR.sub(lambda m: "_" * len(m.group(0)), value)
+    if masked.count(":") == 2:
+        cut = masked.index(":")
+        return value[:cut], value[cut + 1:]
     return None, value
 
 
@@ -127,9 +134,9 @@ class ComposePortsLoopback(Codemod):
         if not isinstance(item, ScalarNode):
             return False
         host, rest = _parts(item.value)
-        if host is None:
-            return ":" in rest       # "8080:80" publishes; "80" alone gets a random host port
-        return host.strip() in _ALL or host == ""
+        if host is None:     # "8080:80" publishes; "80" alone gets a random host port
+            return ":" in _VAR.sub("_", rest)
+        return host.strip() in _ALL or host == ""     # "${BIND:-0.0.0.0}" is the user's choice
 
     def _edit(self, doc, item):
         if isinstance(item, MappingNode):

@@ -59,9 +59,10 @@ class ComposeUnconfined(Codemod):
         "kernels) and `apparmor:unconfined` the default AppArmor profile; both are copied "
         "from examples far more often than needed. They are removed, except for services "
         "that need them: browsers with their own sandbox (Chrome, Puppeteer, Playwright, "
-        "Selenium), debuggers (strace, gdb, delve), nested container engines (docker:dind, "
-        "buildkit, podman), systemd images, privileged services and services that add "
-        "SYS_PTRACE/SYS_ADMIN. Own builds are checked through their Dockerfile text; when "
+        "Selenium; a service with `shm_size` or `ipc: host` counts as one), debuggers "
+        "(strace, gdb, delve, debug images), nested container engines (docker:dind, "
+        "buildkit, podman), systemd images, privileged services, services that add "
+        "SYS_PTRACE/SYS_ADMIN and options a comment beside them explains. Own builds are checked through their Dockerfile text; when "
         "fixer cannot read it, the service is left alone.")
     guide = (
         "A service that breaks without the option (EPERM from a system call, a browser that "
@@ -115,6 +116,10 @@ class ComposeUnconfined(Codemod):
     def _needed(self, doc, name, svc, ctx) -> str | None:
         if is_true(get(svc, "privileged")):
             return f"service {name} is privileged (compose-privileged decides about it)"
+        for key in ("shm_size", "ipc"):
+            node = get(svc, key)
+            if node is not None and (key == "shm_size" or doc.span(node).strip("'\"") == "host"):
+                return f"it sets {key}: {doc.span(node)}, as headless browsers do"
         caps = {c.upper() for c in seq_values(get(svc, "cap_add"))}
         if caps & _DEBUG_CAPS:
             return f"it adds {', '.join(sorted(caps & _DEBUG_CAPS))}, which debugging or nested engines use"

@@ -117,3 +117,15 @@ def test_injection_names_avoid_other_values_and_skip_what_cannot_be_rewritten(tm
     assert len(findings) == 1
     assert any("quoted YAML" in s for s in skips)
     assert any("heredoc-quoted" in s for s in skips)
+
+
+def test_variable_addresses_and_shared_memory_users_are_left_alone(tmp_path):
+    files = {"compose.yaml": "services:\n  t:\n    image: traefik:v3\n"
+                             "  app:\n    image: acme/app\n    ports: ['${BIND:-0.0.0.0}:${PORT:-80}:80', '${PORT:-81}:81']\n"
+                             "    labels: [traefik.http.routers.app.rule=Host(`a`)]\n"
+                             "    shm_size: 1g\n    security_opt: [seccomp:unconfined]\n"}
+    write_tree(tmp_path, files)
+    fix(tmp_path, only=["compose-ports-loopback", "compose-unconfined"], offline=True)
+    out = (tmp_path / "compose.yaml").read_text()
+    assert "ports: ['${BIND:-0.0.0.0}:${PORT:-80}:80', '127.0.0.1:${PORT:-81}:81']" in out
+    assert "security_opt: [seccomp:unconfined]" in out
