@@ -28,6 +28,15 @@ def _parts(value: str) -> tuple[str | None, str]:
     return None, value
 
 
+def _target(item) -> int | None:
+    """The container port of a published port (None: a range or a variable)."""
+    if isinstance(item, MappingNode):
+        v = scalar(get(item, "target")) or ""
+    else:
+        v = _parts(item.value)[1].split("/")[0].rsplit(":", 1)[-1]
+    return int(v) if v.isdigit() else None
+
+
 class ComposePortsLoopback(Codemod):
     id = "compose-ports-loopback"
     title = "Publish proxied services' ports on 127.0.0.1 only"
@@ -44,8 +53,10 @@ class ComposePortsLoopback(Codemod):
         "service (Traefik labels, nginx `proxy_pass`/`upstream`, Caddy `reverse_proxy`, "
         "HAProxy `server`, Envoy `address`), the proxy reaches it over the compose network "
         "and the published port is only needed on the host itself: it is bound to 127.0.0.1. "
-        "Without that evidence the port may be how users reach the service, so it is left "
-        "alone with the reason. The proxy's own ports are never changed.")
+        "Only the ports the proxy uses are changed when its configuration names them (a "
+        "metrics or debug port beside them may be reached directly). Without that evidence "
+        "the port may be how users reach the service, so it is left alone with the reason. "
+        "The proxy's own ports are never changed.")
     guide = (
         "When another host needs the port (a monitoring agent, a second proxy), "
         "write the address explicitly (`0.0.0.0:8080:80`) and add `# fixer: ignore[compose-ports-loopback]` "
@@ -60,7 +71,8 @@ class ComposePortsLoopback(Codemod):
                 "    volumes: [./nginx.conf:/etc/nginx/conf.d/default.conf:ro]\n"
                 "  app:\n    image: ghcr.io/acme/app:1\n    ports:\n      - \"127.0.0.1:8080:8080\"\n"
                 "      - target: 9090\n        published: 9090\n        host_ip: 127.0.0.1\n",
-                files={"nginx.conf": "server {\n  location / { proxy_pass http://app:8080; }\n}\n"}),
+                files={"nginx.conf": "server {\n  location / { proxy_pass http://app:8080; }\n"
+                                     "  location /api/ { proxy_pass http://app:9090/; }\n}\n"}),
         Example("compose.yaml",
                 "services:\n  traefik:\n    image: traefik:v3.1\n    ports: [\"443:443\"]\n"
                 "  web:\n    image: ghcr.io/acme/web:1\n    ports: [\"0.0.0.0:3000:3000\", \"[::]:3001:3001\"]\n"
@@ -107,6 +119,14 @@ class ComposePortsLoopback(Codemod):
                            "interfaces, but no reverse proxy in this file routes to it: binding to 127.0.0.1 "
                            "could cut off its users")
                 continue
+            other = [i for i in open_items if not found.port_used(name, _target(i))]
+            if other:
+                used = ", ".join(map(str, sorted(found.ports.get(name, ()))))
+                yield Skip(doc.path, line, f"service {name}: port {self._label(doc, other)} is not the one the "
+                           f"proxy uses ({used}): it may be reached directly")
+                open_items = [i for i in open_items if i not in other]
+                if not open_items:
+                    continue
             edits, left = [], []
             for item in open_items:
                 edit = self._edit(doc, item)

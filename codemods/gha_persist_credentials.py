@@ -35,10 +35,12 @@ _RELEASE_ARGS = {"mvn": ("release:",), "gradle": ("release",), "nx": ("release",
 GH_GIT = {("pr", "checkout"), ("repo", "clone"), ("repo", "sync"), ("pr", "create"), ("release", "create")}
 # words in an action's name that say it may commit, tag or push with git
 _GIT_WORDS = re.compile(r"commit|push|revert|backport|cherry-pick|merge|sync|bump|version|changelog|tag|release|publish")
-# actions with such names that use the REST API only
+# actions with such names that push images or use the REST API, never git
 _API_ONLY = ("softprops/action-gh-release", "ncipollo/release-action", "actions/create-release",
              "actions/upload-release-asset", "svenstaro/upload-release-action", "release-drafter/release-drafter",
-             "pypa/gh-action-pypi-publish", "getsentry/action-release", "docker/metadata-action")
+             "pypa/gh-action-pypi-publish", "getsentry/action-release", "docker/metadata-action",
+             "docker/build-push-action", "docker/bake-action", "redhat-actions/push-to-registry",
+             "aws-actions/amazon-ecr-login", "codecov/codecov-action")
 _SCRIPT = re.compile(r"^(?:\./|\.github/|scripts?/)\S+\.(?:sh|bash)$")
 
 

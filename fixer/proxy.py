@@ -20,21 +20,23 @@ from .yamldoc import get, items, scalar
 PROXY_IMAGES = {"nginx", "nginx-unprivileged", "openresty", "caddy", "traefik", "haproxy", "envoy",
                 "nginx-proxy", "swag", "letsencrypt-nginx-proxy-companion"}
 _CONFIG_NAME = re.compile(r"(\.conf|\.conf\.template|\.template|\.cfg|caddyfile[^/]*|/conf|\.ya?ml|\.toml)$", re.I)
-_HOST = r"(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|[A-Za-z0-9_.-]+)"
+_HOST = r"(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|[A-Za-z0-9_.-]+)(?::(\d+))?"
 # directives of a proxy's own configuration language that name an upstream host (group 1)
+# and port (group 2; the scheme's port when absent)
 _ROUTES = [
-    re.compile(r"\b(?:proxy_pass|grpc_pass|uwsgi_pass)\s+(?:[a-z]+://)?" + _HOST),
-    re.compile(r"\bfastcgi_pass\s+" + _HOST + ":"),
-    re.compile(r"^\s*server\s+" + _HOST + r":\d+"),                     # nginx upstream block
-    re.compile(r"^\s*server\s+\S+\s+" + _HOST + r":\d+"),               # haproxy backend
-    re.compile(r"\breverse_proxy\s+(?:[@/*][^\s]*\s+)?(?:[a-z]+://)?" + _HOST),  # Caddy
+    re.compile(r"\b(?:proxy_pass|grpc_pass|uwsgi_pass)\s+(?:([a-z]+)://)?" + _HOST),
+    re.compile(r"\bfastcgi_pass\s+()" + _HOST),
+    re.compile(r"^\s*server\s+()" + _HOST),                                # nginx upstream block
+    re.compile(r"^\s*server\s+\S+\s+()" + _HOST),                          # haproxy backend
+    re.compile(r"\breverse_proxy\s+(?:[@/*][^\s]*\s+)?(?:([a-z]+)://)?" + _HOST),  # Caddy
 ]
 # YAML/TOML keys that name a host: only read for Traefik (file provider) and Envoy images,
 # since any application's configuration has them too
 _YAML_ROUTES = [
-    re.compile(r"\burl\s*[:=]\s*[\"']?[a-z]+://([A-Za-z0-9_.-]+)"),
-    re.compile(r"\baddress:\s*[\"']?([A-Za-z][A-Za-z0-9_.-]*)[\"']?\s*$"),
+    re.compile(r"\burl\s*[:=]\s*[\"']?([a-z]+)://" + _HOST),
+    re.compile(r"\baddress:\s*[\"']?()([A-Za-z][A-Za-z0-9_.-]*)()[\"']?\s*$"),
 ]
+_SCHEME_PORTS = {"http": 80, "https": 443, "grpc": 80, "grpcs": 443, "h2c": 80}
 _MAX_FILES = 200
 
 
@@ -43,6 +45,12 @@ class Routes:
     proxies: set[str] = field(default_factory=set)
     # service name -> evidence ("nginx: proxy_pass in nginx/default.conf:12")
     fronted: dict[str, str] = field(default_factory=dict)
+    # service name -> the container ports the proxies use (absent: not known, any)
+    ports: dict[str, set[int]] = field(default_factory=dict)
+    unknown_port: set[str] = field(default_factory=set)
+
+    def port_used(self, name: str, port: int | None) -> bool:
+        return name in self.unknown_port or name not in self.ports or port in self.ports[name]
 
 
 def _image_base(image: str | None) -> str:
@@ -73,12 +81,18 @@ def routes(doc, ctx, services: dict[str, MappingNode]) -> Routes:
                 line = line.split("#", 1)[0]
                 for rx in rules:
                     for m in rx.finditer(line):
-                        host = m.group(1)
+                        scheme, host, port = m.group(1), m.group(2), m.group(3)
                         if host.startswith("$"):   # nginx envsubst templates: the proxy's environment
-                            host = re.split(r"[:/]", env.get(host.strip("${}"), ""))[0]
+                            value = env.get(host.strip("${}"), "")
+                            host, _, port = re.split(r"/", value)[0].partition(":")
                         if host in services and host != name:
                             found = True
                             out.fronted.setdefault(host, f"{name} routes to it ({path}:{n})")
+                            number = int(port) if port and port.isdigit() else _SCHEME_PORTS.get(scheme or "")
+                            if number is None:
+                                out.unknown_port.add(host)
+                            else:
+                                out.ports.setdefault(host, set()).add(number)
         if known or found:
             out.proxies.add(name)
         if _image_base(expand(image or "")) == "traefik":
@@ -87,6 +101,11 @@ def routes(doc, ctx, services: dict[str, MappingNode]) -> Routes:
         for name, svc in services.items():
             if name not in out.proxies and _traefik_labels(svc):
                 out.fronted.setdefault(name, "Traefik labels route to it")
+                port = _traefik_port(svc)
+                if port is None:
+                    out.unknown_port.add(name)
+                else:
+                    out.ports.setdefault(name, set()).add(port)
     return out
 
 
@@ -105,6 +124,17 @@ def _traefik_labels(svc) -> bool:
     if enabled == "false":
         return False
     return any(k.startswith("traefik.http.routers.") or k.startswith("traefik.tcp.routers.") for k in keys)
+
+
+def _traefik_port(svc) -> int | None:
+    """The `loadbalancer.server.port` label's value (None: Traefik picks the exposed port)."""
+    labels = get(svc, "labels")
+    pairs = [(k, scalar(v) or "") for k, v in items(labels)] if isinstance(labels, MappingNode) else \
+        [tuple((scalar(i) or "").split("=", 1)) + ("",) for i in getattr(labels, "value", [])]
+    for k, v, *_ in pairs:
+        if k.strip().endswith(".loadbalancer.server.port") and v.strip().isdigit():
+            return int(v.strip())
+    return None
 
 
 def _config_files(doc, ctx, svc, base: str) -> list[str]:

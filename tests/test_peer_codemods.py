@@ -27,10 +27,11 @@ def test_caddy_and_envsubst_nginx_are_evidence(tmp_path):
                "  other:\n    image: acme/other\n    ports: ['7000:7000', '7001']\n")
     findings, skips = _run(tmp_path, {
         "compose.yaml": compose,
-        "Caddyfile": "example.com {\n  reverse_proxy api:8000\n}\n",
+        "Caddyfile": "example.com {\n  reverse_proxy api:9000\n}\n",
         "tpl/default.conf.template": "server { location / { proxy_pass http://${UP}; } }\n"}, "compose-ports-loopback")
     out = (tmp_path / "compose.yaml").read_text()
-    assert "'127.0.0.1:8000-8001:8000-8001', '127.0.0.1:9000:9000'" in out
+    assert "'8000-8001:8000-8001', '127.0.0.1:9000:9000'" in out
+    assert any("port '8000-8001:8000-8001' is not the one the proxy uses (9000)" in s for s in skips)
     assert "{target: 80, published: 8080, host_ip: 127.0.0.1}" in out
     assert "'7000:7000', '7001'" in out and "'443:443'" in out
     assert sorted(f.message.split()[1] for f in findings) == ["api", "web"]
