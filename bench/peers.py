@@ -134,7 +134,11 @@ def broken(old: str, new: str | None, compose: bool) -> bool:
     if not compose:
         return False
     try:
-        added = compose_errors(new) - compose_errors(old)
+        before = compose_errors(old)
+    except Exception:       # the original cannot be checked either: only YAML counts
+        return False
+    try:
+        added = compose_errors(new) - before
     except Exception:       # a document the schema check cannot read at all
         return True
     return bool(added)

@@ -26,7 +26,12 @@ UNTRUSTED = re.compile(
     r"|head_commit\.(?:message|author\.(?:email|name))"
     r"|workflow_run\.(?:head_branch|head_commit\.(?:message|author\.(?:email|name))"
     r"|pull_requests\.[\w*]+\.head\.ref)))(?![\w.])")
-INPUTS = re.compile(r"\b(?:github\.event\.)?inputs\.[\w-]+")
+# Values the workflow computes or receives: moved too (the same string, no longer code),
+# bare ones unquoted so word splitting stays as it was.
+COMPUTED = re.compile(r"\b(?:(?:github\.event\.)?inputs\.[\w-]+|matrix\.[\w-]+(?:\.[\w-]+)*"
+                      r"|(?:steps|needs|jobs)\.[\w-]+\.outputs\.[\w-]+)")
+_ENV_ONLY = re.compile(r"^\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
+_GITHUB_ENV = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)=[^\n]*>>\s*\"?\$\{?GITHUB_ENV")
 _EXPR = re.compile(r"\$\{\{(.*?)\}\}")
 SHELLS = ("bash", "sh")
 
@@ -39,11 +44,52 @@ class Spot:
     where: str          # double, single, bare, heredoc, comment
 
 
+def classify(expr: str, visible: set[str], constant: set[str] = frozenset()) -> str:
+    """untrusted, env (`${{ env.NAME }}` of a variable the step has), computed, or ''.
+    `constant`: context paths whose values the workflow itself fixes (a literal matrix,
+    boolean/number/choice inputs)."""
+    if UNTRUSTED.search(expr):
+        return "untrusted"
+    m = _ENV_ONLY.match(expr)
+    if m:
+        return "env" if m.group(1) in visible else ""
+    paths = [m.group(0) for m in COMPUTED.finditer(expr)]
+    return "computed" if any(not _fixed(p.replace("github.event.", ""), constant) for p in paths) else ""
+
+
+def _fixed(path: str, constant: set[str]) -> bool:
+    return path in constant or any(path.startswith(c + ".") for c in constant)
+
+
+def constants(doc, job) -> set[str]:
+    """`matrix.KEY` of a literal matrix and `inputs.NAME` of boolean, number and choice inputs."""
+    out = set()
+    matrix = get(get(job, "strategy"), "matrix")
+    if isinstance(matrix, MappingNode):
+        rows = [matrix] + [r for key in ("include",) for r in getattr(get(matrix, key), "value", [])]
+        for row in rows:
+            if not isinstance(row, MappingNode):
+                continue
+            for k, v in row.value:
+                if isinstance(k, ScalarNode) and k.value not in ("include", "exclude") and "${{" not in doc.span(v):
+                    out.add(f"matrix.{k.value}")
+        for row in [matrix] + list(getattr(get(matrix, "include"), "value", [])):
+            for k, v in getattr(row, "value", []):
+                if isinstance(k, ScalarNode) and "${{" in doc.span(v):
+                    out.discard(f"matrix.{k.value}")
+    on = get(root(doc), "on")
+    for trigger in ("workflow_dispatch", "workflow_call"):
+        for name, spec in items(get(get(on, trigger), "inputs")):
+            if (scalar(get(spec, "type")) or "") in ("boolean", "number", "choice"):
+                out.add(f"inputs.{name}")
+    return out
+
+
 def env_name(expr: str) -> str:
     """ISSUE_TITLE for github.event.issue.title, HEAD_REF for github.head_ref."""
-    m = UNTRUSTED.search(expr)
+    m = UNTRUSTED.search(expr) or COMPUTED.search(expr)
     path = (m.group(0) if m else expr).split(".")
-    parts = [p for p in path if p not in ("github", "event", "*")][-2:]
+    parts = [p for p in path if p not in ("github", "event", "*", "outputs", "steps", "needs", "jobs")][-2:]
     name = re.sub(r"[^A-Za-z0-9]+", "_", "_".join(parts)).strip("_").upper()
     return name or "UNTRUSTED_VALUE"
 
@@ -77,6 +123,9 @@ def contexts(text: str) -> list[Spot]:
             if t in ("ansi_c_string", "translated_string"):
                 s.where = "other"
                 break
+            if t == "command_name":
+                s.where = "command"
+                break
             if t in ("command_substitution", "process_substitution", "arithmetic_expansion"):
                 break
             node = node.parent
@@ -95,8 +144,9 @@ def _quoted_heredoc(body) -> bool:
     return start is None or any(q in start.text.decode("utf-8", "replace") for q in "'\"\\")
 
 
-def replacement(where: str, name: str) -> str | None:
-    return {"double": "${%s}" % name, "single": "'\"${%s}\"'" % name, "bare": '"${%s}"' % name,
+def replacement(where: str, name: str, quote_bare: bool = True) -> str | None:
+    bare = '"${%s}"' % name if quote_bare else "${%s}" % name
+    return {"double": "${%s}" % name, "single": "'\"${%s}\"'" % name, "bare": bare,
             "heredoc": "${%s}" % name, "comment": "${%s}" % name}.get(where)
 
 
@@ -125,9 +175,12 @@ class GhaTemplateInjection(Codemod):
         "pull_request.head.ref, workflow_run.head_branch) move into the step's `env:` and "
         "the script reads the variable, quoted for where the expression stood (inside "
         "double quotes `${TITLE}`, inside single quotes `'\"${TITLE}\"'`, bare `\"${TITLE}\"`), "
-        "found with tree-sitter-bash. `inputs.*` are left in place and listed: "
-        "workflow_dispatch inputs come from people with write access and workflow_call "
-        "inputs from the calling workflow, which is where their origin is decided. "
+        "found with tree-sitter-bash. Values the workflow receives or computes (`inputs.*`, "
+        "`matrix.*`, step, job and needs outputs) move the same way with medium confidence "
+        "(they are less exposed, but a branch name or a title can reach them), bare ones "
+        "unquoted so word splitting stays as it was; `${{ env.NAME }}` of a variable the step "
+        "has becomes `${NAME}`. An expression that is the command itself (`run: ${{ "
+        "inputs.script }}`) is code on purpose and is left alone. "
         "Scripts for other shells (pwsh, cmd, python), quoted heredocs and YAML-quoted "
         "`run:` values are left alone with the reason.")
     guide = (
@@ -152,15 +205,22 @@ class GhaTemplateInjection(Codemod):
                 "      - name: branch\n        env:\n          N: 1\n          HEAD_REF: ${{ github.head_ref }}\n"
                 "        run: git checkout -b \"x-${HEAD_REF}\"\n"),
         Example(".github/workflows/manual.yml",
+                "on: workflow_dispatch\nenv:\n  REGION: eu\njobs:\n  d:\n    runs-on: ubuntu-latest\n    steps:\n"
+                "      - run: ./deploy.sh ${{ inputs.environment }} --region=${{ env.REGION }}\n",
+                "on: workflow_dispatch\nenv:\n  REGION: eu\njobs:\n  d:\n    runs-on: ubuntu-latest\n    steps:\n"
+                "      - run: ./deploy.sh ${INPUTS_ENVIRONMENT} --region=${REGION}\n"
+                "        env:\n          INPUTS_ENVIRONMENT: ${{ inputs.environment }}\n"),
+        Example(".github/workflows/manual.yml",
                 "on: workflow_dispatch\njobs:\n  d:\n    runs-on: ubuntu-latest\n    steps:\n"
-                "      - run: ./deploy.sh ${{ inputs.environment }}\n",
-                skip="inputs.environment"),
+                "      - run: |\n          ${{ inputs.script }}\n",
+                skip="is the command itself"),
         Example(".github/workflows/win.yml",
                 "on: issues\njobs:\n  w:\n    runs-on: windows-latest\n    steps:\n"
                 "      - run: echo \"${{ github.event.issue.title }}\"\n",
                 skip="shell pwsh"),
         Example(".github/workflows/ci.yml",
-                "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+                "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n"
+                "    strategy:\n      matrix:\n        os: [linux, mac]\n    steps:\n"
                 "      - run: echo ${{ github.sha }} ${{ matrix.os }}\n"),
     ]
 
@@ -171,24 +231,26 @@ class GhaTemplateInjection(Codemod):
         top_env = _env_names(get(root(doc), "env"))
         for jid, _, job in jobs(doc):
             job_env = _env_names(get(job, "env"))
+            written: set[str] = set()      # names earlier steps write to $GITHUB_ENV
             for i, st in steps(job):
                 run = get(st, "run")
-                if not isinstance(run, ScalarNode) or "${{" not in run.value:
+                if not isinstance(run, ScalarNode):
                     continue
-                yield from self._step(doc, jid, job, i, st, run, top_env | job_env)
+                if "${{" in run.value:
+                    visible = set(top_env) | set(job_env) | set(_env_names(get(st, "env"))) | written
+                    yield from self._step(doc, jid, job, i, st, run, top_env | job_env, visible,
+                                          constants(doc, job))
+                written |= set(_GITHUB_ENV.findall(run.value))
 
-    def _step(self, doc, jid, job, i, st, run, outer: dict):
+    def _step(self, doc, jid, job, i, st, run, outer: dict, visible: set[str], constant: set[str]):
         label = f"job {jid} {step_label(i, st)}"
         line = run.start_mark.line + 1
         exprs = [m.group(0) for m in _EXPR.finditer(run.value)]
-        bad = [e for e in exprs if UNTRUSTED.search(e)]
-        inputs = sorted({m.group(0) for e in exprs for m in INPUTS.finditer(e)} - {""})
-        if inputs and not bad:
-            yield Skip(doc.path, line, f"{label}: {', '.join(inputs)} left in run: (inputs come from people "
-                       "with write access or from the calling workflow)")
-        if not bad:
+        kinds = {e: classify(e, visible, constant) for e in exprs}
+        moved = [e for e in exprs if kinds[e]]
+        if not moved:
             return
-        what = ", ".join(dict.fromkeys(e for e in bad))
+        what = ", ".join(dict.fromkeys(moved))
         sh = _shell(doc, job, st)
         if sh.split()[0] not in SHELLS:
             yield Skip(doc.path, line, f"{label} expands {what} in a shell {sh} script: not rewritten")
@@ -212,20 +274,33 @@ class GhaTemplateInjection(Codemod):
         names: dict[str, str] = {}          # expression -> variable
         edits: list[Edit] = []
         for spot, m in zip(contexts(run.value), raw_spots):
-            if not UNTRUSTED.search(spot.expr):
+            kind = kinds[spot.expr]
+            if not kind:
                 continue
-            name = names.get(spot.expr) or self._name(spot.expr, own, outer, names)
-            rep = replacement(spot.where, name)
+            if spot.where == "command":
+                yield Skip(doc.path, line, f"{label}: {spot.expr} is the command itself (the workflow runs "
+                           "the value as code on purpose): not rewritten")
+                return
+            if kind == "env":
+                name = _ENV_ONLY.match(spot.expr).group(1)
+            else:
+                name = names.get(spot.expr) or self._name(spot.expr, own, outer, names)
+                names[spot.expr] = name
+            rep = replacement(spot.where, name, quote_bare=kind == "untrusted")
             if rep is None:
                 yield Skip(doc.path, line, f"{label}: {spot.expr} sits in {spot.where} shell text: not rewritten")
                 return
-            names[spot.expr] = name
             edits.append(doc.replace(raw_start + m.start(), raw_start + m.end(), rep))
         new = {n: e for e, n in names.items() if own.get(n) != _inner(e)}
         if new:
             edits.append(self._env_edit(doc, st, env, new))
-        yield Finding(doc.path, line, f"{label} expands {what} into its script (shell injection)", edits,
-                      check="zizmor:template-injection")
+        untrusted = [e for e in dict.fromkeys(moved) if kinds[e] == "untrusted"]
+        if untrusted:
+            msg = f"{label} expands {', '.join(untrusted)} into its script (shell injection)"
+        else:
+            msg = f"{label} pastes {what} into its script before the shell reads it"
+        yield Finding(doc.path, line, msg, edits, check="zizmor:template-injection",
+                      confidence="high" if untrusted else "medium")
 
     @staticmethod
     def _name(expr: str, own: dict, outer: dict, taken: dict) -> str:

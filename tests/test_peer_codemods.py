@@ -130,3 +130,17 @@ def test_variable_addresses_and_shared_memory_users_are_left_alone(tmp_path):
     out = (tmp_path / "compose.yaml").read_text()
     assert "ports: ['${BIND:-0.0.0.0}:${PORT:-80}:80', '127.0.0.1:${PORT:-81}:81']" in out
     assert "security_opt: [seccomp:unconfined]" in out
+
+
+def test_computed_values_move_unquoted_and_constants_stay(tmp_path):
+    wf = ("on:\n  workflow_dispatch:\n    inputs:\n      debug: {type: boolean}\n      tag: {type: string}\n"
+          "jobs:\n  t:\n    runs-on: ubuntu-latest\n"
+          "    strategy:\n      matrix:\n        shard: ${{ fromJSON(needs.plan.outputs.shards) }}\n"
+          "    steps:\n      - run: echo x=1 >> \"$GITHUB_ENV\"\n"
+          "      - run: make ${{ matrix.shard }} ${{ inputs.debug }} \"${{ inputs.tag }}\" ${{ env.x }} ${{ env.y }}\n")
+    findings, skips = _run(tmp_path, {".github/workflows/t.yml": wf}, "gha-template-injection")
+    out = (tmp_path / ".github/workflows/t.yml").read_text()
+    assert ('run: make ${MATRIX_SHARD} ${{ inputs.debug }} "${INPUTS_TAG}" ${x} ${{ env.y }}\n'
+            "        env:\n          MATRIX_SHARD: ${{ matrix.shard }}\n          INPUTS_TAG: ${{ inputs.tag }}\n") in out
+    (f,) = findings
+    assert f.confidence == "medium" and "pastes" in f.message
