@@ -29,6 +29,7 @@ UNTRUSTED = re.compile(
 # Values the workflow computes or receives: moved too (the same string, no longer code),
 # bare ones unquoted so word splitting stays as it was.
 COMPUTED = re.compile(r"\b(?:(?:github\.event\.)?inputs\.[\w-]+|matrix\.[\w-]+(?:\.[\w-]+)*"
+                      r"|github\.(?:ref|ref_name|base_ref)(?![\w.])"
                       r"|(?:steps|needs|jobs)\.[\w-]+\.outputs\.[\w-]+)")
 _ENV_ONLY = re.compile(r"^\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 _GITHUB_ENV = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)=[^\n]*>>\s*\"?\$\{?GITHUB_ENV")
@@ -247,6 +248,10 @@ class GhaTemplateInjection(Codemod):
         line = run.start_mark.line + 1
         exprs = [m.group(0) for m in _EXPR.finditer(run.value)]
         kinds = {e: classify(e, visible, constant) for e in exprs}
+        unknown = [m.group(1) for e in dict.fromkeys(exprs) for m in [_ENV_ONLY.match(e)] if m and not kinds[e]]
+        if unknown:
+            yield Skip(doc.path, line, f"{label}: env.{', env.'.join(unknown)} is not set by this workflow "
+                       "(an env: block or $GITHUB_ENV), so the shell variable may differ: left in place")
         moved = [e for e in exprs if kinds[e]]
         if not moved:
             return

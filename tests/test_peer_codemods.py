@@ -144,3 +144,11 @@ def test_computed_values_move_unquoted_and_constants_stay(tmp_path):
             "        env:\n          MATRIX_SHARD: ${{ matrix.shard }}\n          INPUTS_TAG: ${{ inputs.tag }}\n") in out
     (f,) = findings
     assert f.confidence == "medium" and "pastes" in f.message
+
+
+def test_env_values_the_workflow_does_not_set_stay_with_a_reason(tmp_path):
+    wf = ("on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+          "      - run: echo ${{ env.FROM_AN_ACTION }} ${{ github.ref_name }}\n")
+    findings, skips = _run(tmp_path, {".github/workflows/t.yml": wf}, "gha-template-injection")
+    assert "run: echo ${{ env.FROM_AN_ACTION }} ${REF_NAME}\n" in (tmp_path / ".github/workflows/t.yml").read_text()
+    assert any("env.FROM_AN_ACTION is not set by this workflow" in s for s in skips)
