@@ -49,7 +49,7 @@ class ComposeUnconfined(Codemod):
     kinds = ("compose", "dockerfile")   # an own build's Dockerfile tells what it runs
     targets = ("compose",)
     severity = "high"
-    checks = ("cis-docker:5.21", "cis-docker:5.1", "compose-lint:CL-0007")
+    checks = ("cis-docker:5.21", "cis-docker:5.1")
     order = 215
     scope = "file"
     confidence = "medium"   # what a service needs is judged from names (image, command, Dockerfile)
