@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from .codemod import SEVERITIES
 from . import config, runner
 from . import console as term
 from . import options as opt
@@ -55,10 +56,14 @@ def _settings(root: Path, only, skip, exclude, online: Optional[bool], offline_d
               **extra) -> config.Settings:
     """Settings from the file and the command line; `online` is --online/--offline (None:
     the config file's `offline`, else the command's default)."""
+    from . import waivers
+
     try:
-        return config.load(root, offline_default=offline_default, only=only, skip=skip, exclude=exclude,
-                           offline=None if online is None else not online, **extra)
-    except config.ConfigError as exc:
+        s = config.load(root, offline_default=offline_default, only=only, skip=skip, exclude=exclude,
+                        offline=None if online is None else not online, **extra)
+        s.extra["waivers"] = waivers.load(root)     # .fixer-ignore.toml
+        return s
+    except (config.ConfigError, waivers.WaiverError) as exc:
         _fail(str(exc))
         raise
 
@@ -319,7 +324,9 @@ def config_schema() -> None:
 @app.command()
 def explain(codemod_id: str = typer.Argument(..., metavar="ID|IMAGE",
                                              help="Codemod id (see `fixer rules`) or an image reference.")) -> None:
-    """Print a codemod's rationale and an example before/after, or what fixer knows about an image.
+    """Print a codemod's guide (what its finding means, how fixer decides, an example, what
+    it leaves alone, options, safety, confidence and how to override it), or what fixer
+    knows about an image.
 
     Example: fixer explain compose-cap-drop (or an image: fixer explain postgres:16)
     """
@@ -339,11 +346,74 @@ def explain(codemod_id: str = typer.Argument(..., metavar="ID|IMAGE",
     out.print(f"{c.id}: {c.title}", markup=False)
     out.print(f"severity: {c.severity}; files: {', '.join(c.kinds)}; resolves: {', '.join(c.checks) or '-'}",
               markup=False)
-    out.print("", c.rationale, "", markup=False)
+    out.print(explain_text(c), markup=False, highlight=False)
+
+
+def explain_text(c) -> str:
+    """A codemod's guide: what the finding means, how fixer decides (with the cases it
+    leaves alone, from its examples), options, safety and how to override."""
+    from .report import unified
+
+    parts = ["What it means and how fixer decides", c.rationale]
     ex = next((e for e in c.examples if e.after is not None), None)
     if ex:
-        out.print("example:", markup=False)
-        out.print(unified(ex.path, ex.before, ex.after), markup=False, highlight=False)
+        parts += ["Example", unified(ex.path, ex.before, ex.after).rstrip("\n")]
+    left = [e.skip for e in c.examples if e.skip]
+    if left:
+        parts += ["Left alone (each with a skip saying why), for example", "\n".join(f"- … {s} …" for s in left)]
+    if c.config:
+        parts += ["Options ([tool.fixer.codemod.%s])" % c.id,
+                  "\n".join(f"- {o.name} (default {o.default!r}): {o.help}" for o in c.config)]
+    parts += ["Safety and confidence",
+              f"safety: {c.safety}" + (" (apply and check --write apply it only with --unsafe-fixes)" if c.safety == "unsafe"
+                                       else "") + f"; confidence of its findings: {c.confidence}"]
+    override = (c.guide + "\n" if c.guide else "") + (
+        f"To leave a place alone: `# fixer: ignore[{c.id}]` on its line or block, or an entry in "
+        f".fixer-ignore.toml (path, optional block, codemod = \"{c.id}\", reason); "
+        f"`--skip {c.id}` turns it off for a run.")
+    parts += ["When to override", override]
+    return "\n".join(p if i % 2 else f"\n{p}:" if i else f"{p}:" for i, p in enumerate(parts)) + "\n"
+
+
+@app.command()
+def init(
+    path: Path = typer.Argument(Path("."), metavar="PATH", help="Repository root (default .)."),
+    only: Optional[str] = OnlyOpt,
+    skip: Optional[str] = SkipOpt,
+    exclude: Optional[List[str]] = ExcludeOpt,
+    force: bool = typer.Option(False, "--force", help="Replace an existing baseline."),
+) -> None:
+    """Write .fixer-baseline.json: today's findings, which `fixer check` then leaves out,
+    so that only new findings fail CI. Offline. Fix the listed ones at your own pace
+    (`fixer check --no-baseline` shows them all).
+
+    Example: fixer init . && git add .fixer-baseline.json
+    """
+    from . import waivers
+
+    try:
+        root = runner.check_path(path)
+        target = root / waivers.BASELINE_FILE
+        if target.exists() and not force:
+            raise runner.UsageError(f"{target}: exists (--force to replace it)")
+        settings = _settings(root, only, skip, exclude, False, True)
+        with term.progress("fixer init"):
+            result = runner.plan(root, settings)
+    except runner.UsageError as exc:
+        _fail(str(exc))
+        return
+    _errors(result)
+    rows = [{"fingerprint": waivers.fingerprint(cs.codemod.id, f.path, f.block, f.message),
+             "codemod": cs.codemod.id, "file": f.path, "block": f.block, "line": f.line}
+            for cs in result.changesets for f in cs.findings if f.status != "suppressed"]
+    from .writer import write_atomic
+
+    try:
+        write_atomic(target, waivers.baseline_json(rows).encode("utf-8"))
+    except OSError as exc:
+        _fail(f"{target}: {exc}")
+    _console(stderr=True).print(f"fixer: {len(rows)} finding(s) written to {waivers.BASELINE_FILE}",
+                                markup=False, highlight=False)
 
 
 def _ci_output(result, root: Path, fmt: str, output: Optional[Path]) -> None:
@@ -379,8 +449,11 @@ def check(
     cache_dir: Optional[Path] = CacheOpt,
     refresh: bool = RefreshOpt,
     fail_on: Optional[str] = typer.Option(
-        None, "--fail-on", metavar="pending|reported|never",
-        help="What exits 1: pending fixes (default); also reported-only findings; never."),
+        None, "--fail-on", metavar="pending|reported|never|SEVERITY",
+        help="What exits 1: pending fixes (default); also reported-only findings; never; or "
+             "low|medium|high|critical: open findings (pending or reported) of that severity or above."),
+    baseline: bool = typer.Option(True, "--baseline/--no-baseline",
+                                  help="Leave out findings listed in .fixer-baseline.json (written by `fixer init`)."),
     allow_parse_errors: bool = typer.Option(
         False, "--allow-parse-errors", help="Files that cannot be parsed do not make the exit status 2."),
     write: bool = typer.Option(False, "--write", help="Apply the fixes to the files in place (atomic)."),
@@ -401,8 +474,10 @@ def check(
         settings = _settings(root, only, skip, exclude, online, True, registry_mirror=registry_mirror,
                              insecure_registry=insecure_registry, cache_dir=cache_dir, refresh=refresh or None)
         fail_on = fail_on or settings.get("fail-on", "pending")
-        if fail_on not in ("pending", "reported", "never"):
-            raise runner.UsageError(f"--fail-on: unknown value '{fail_on}' (pending, reported, never)")
+        if fail_on not in FAIL_ON:
+            raise runner.UsageError(f"--fail-on: unknown value '{fail_on}' ({', '.join(FAIL_ON)})")
+        if baseline:
+            _use_baseline(root, settings)
         allow_parse_errors = allow_parse_errors or bool(settings.get("allow-parse-errors"))
         if targets is not None:
             settings.only, settings.skip = [c.id for c in _codemods_for(root, targets, settings)], []
@@ -438,9 +513,28 @@ def check(
     raise typer.Exit(_check_status(result, fail_on))
 
 
+FAIL_ON = ("pending", "reported", "never", "low", "medium", "high", "critical")
+
+
+def _use_baseline(root: Path, settings) -> None:
+    from . import waivers
+
+    try:
+        found = waivers.load_baseline(root)
+    except waivers.WaiverError as exc:
+        raise runner.UsageError(str(exc)) from None
+    if found:
+        w = settings.extra.setdefault("waivers", waivers.Waivers())
+        w.baseline, w.baseline_file = found, waivers.BASELINE_FILE
+
+
 def _check_status(result, fail_on: str) -> int:
     if fail_on == "never":
         return 0
+    if fail_on in SEVERITIES:     # open findings at or above a severity
+        floor = SEVERITIES.index(fail_on)
+        return int(any(f.status in ("fixed", "reported") and SEVERITIES.index(cs.codemod.severity) >= floor
+                       for cs in result.changesets for f in cs.findings))
     statuses = {f.status for cs in result.changesets for f in cs.findings}
     if result.changed or "held" in statuses or (fail_on == "reported" and "reported" in statuses):
         return 1
@@ -519,8 +613,12 @@ def _check_text(result, output: Optional[Path]) -> None:
     mask = masker(result.secrets)
     lines = []
     pending = 0
+    known = 0
     for cs in result.changesets:
         for f in cs.findings:
+            if f.status == "suppressed" and f.note.startswith("in the baseline"):
+                known += 1    # listed in JSON and SARIF, not here: only new findings
+                continue
             if f.status == "fixed":
                 pending += 1
             check = f" ({f.check})" if f.check else ""
@@ -529,6 +627,8 @@ def _check_text(result, output: Optional[Path]) -> None:
             lines.append(mask(f"{f.path}:{f.line}: {cs.codemod.id}: {f.message}{check} [{status}{note}]"))
     files = len({p for cs in result.changesets for p in cs.changes})
     lines.append(f"{pending} fixable finding(s) pending in {files} file(s)" if pending else "nothing to fix")
+    if known:
+        lines.append(f"{known} finding(s) of the baseline left out (--no-baseline shows them)")
     _emit("\n".join(lines) + "\n", output)
 
 

@@ -49,6 +49,8 @@ class Finding:
     status: str = ""              # fixed | reported | dropped | suppressed | held (unsafe, not applied)
     note: str = ""                # why dropped, suppressed or held
     safety: str = ""              # one of SAFETY; empty: the codemod's label (set by the engine)
+    confidence: str = ""          # high | medium | low; "" takes the codemod's
+    block: str = ""               # service, job, workload or stage holding the line
 
     @property
     def paths(self) -> set[str]:
@@ -83,6 +85,7 @@ class Codemod:
     severity: str = "medium"
     checks: tuple[str, ...] = ()   # e.g. ("hadolint:DL3020", "checkov:CKV_DOCKER_4")
     rationale: str = ""
+    guide: str = ""                # how to decide and override, for `fixer explain`
     examples: list[Example] = []
     order: int = 500               # engine runs codemods by (order, id)
     needs_network: bool = False
@@ -96,6 +99,9 @@ class Codemod:
     # `[tool.fixer.codemod.<id>] safety = ...` overrides both
     safety: str = "safe"
     structural: bool = False       # merges or deletes files: needs the whole repository
+    # how sure a finding is right: "high" (the fix follows from the file), "medium" (from
+    # evidence elsewhere, e.g. a proxy's config), "low" (a heuristic)
+    confidence: str = "high"
 
     def wants(self, text: str) -> bool:
         """Cheap test on a file's text before it is parsed (False: nothing to do)."""

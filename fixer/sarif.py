@@ -126,14 +126,17 @@ def sarif(result, root: Path | None = None) -> dict:
                 "level": LEVEL.get(cm.severity, "warning"),
                 "message": {"text": mask(f.message + (f" ({f.check})" if f.check else ""))},
                 "locations": [loc],
-                "properties": {"status": status_label(f.status), "check": f.check, "severity": cm.severity},
+                "properties": {"status": status_label(f.status), "check": f.check, "severity": cm.severity,
+                               "confidence": f.confidence or cm.confidence},
             }
             if f.safety:
                 res["properties"]["safety"] = f.safety
             if f.note:
                 res["properties"]["note"] = mask(f.note)
             if f.status == "suppressed":
-                res["suppressions"] = [{"kind": "inSource", "justification": "fixer: ignore comment"}]
+                res["suppressions"] = [_suppression(f.note, mask)]
+                if f.note.startswith("in the baseline"):
+                    res["baselineState"] = "unchanged"
             fix = _fix(cs, f, ws, hist, secrets)
             if fix:
                 fix["properties"] = {"safety": f.safety}
@@ -163,6 +166,13 @@ def sarif(result, root: Path | None = None) -> dict:
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
+def _suppression(note: str, mask) -> dict:
+    """inSource for `# fixer: ignore`; external for .fixer-ignore.toml and the baseline."""
+    if note.startswith(("ignored by ", "in the baseline")):
+        return {"kind": "external", "justification": mask(note)}
+    return {"kind": "inSource", "justification": "fixer: ignore comment"}
+
+
 def findings_json(result) -> str:
     """Flat list of findings, skips and errors (for `fixer check --format json`)."""
     mask = masker(result.secrets)
@@ -172,6 +182,7 @@ def findings_json(result) -> str:
             out.append({"codemod": cs.codemod.id, "severity": cs.codemod.severity, "file": f.path,
                         "line": f.line, "message": mask(f.message), "check": f.check,
                         "status": status_label(f.status), "note": mask(f.note),
+                        "confidence": f.confidence or cs.codemod.confidence, "block": f.block,
                         "fixable": f.status == "fixed"})
     skips = [{"codemod": cs.codemod.id, "file": s.path, "line": s.line, "reason": mask(s.reason)}
              for cs in result.changesets for s in cs.skips]

@@ -13,6 +13,7 @@ from .suppress import Suppressions, comment_line
 from .suppress import reason as suppressed_reason
 from .text import EditConflict, apply_edits
 from .validate import LOST_ACTION, validate
+from .waivers import block_of
 from .workspace import ChangeSet, Workspace
 
 
@@ -31,6 +32,7 @@ class Settler:
         self.ctx = ctx
         # plan and check show every fix; apply and check --write hold unsafe ones back
         self.unsafe = not ctx.settings.get("hold-unsafe", False)
+        self.waivers = ctx.settings.get("waivers")      # fixer.waivers.Waivers, or None
 
     def collect(self, cs: ChangeSet, results: list) -> list[Finding]:
         """Record a codemod's results. Their lines are of the text it saw (earlier codemods'
@@ -50,12 +52,25 @@ class Settler:
                 if line:
                     line = self.ws.line(r.path, line)
                     r.status, r.note = "suppressed", suppressed_reason(line)
+                r.confidence = r.confidence or cs.codemod.confidence
+                doc = self.ws.document(r.path) if st is not None and st.text else None
+                r.block = block_of(doc, r.line) if doc is not None else ""
+                if not line and self.waivers:
+                    self.waive(cs, r)
                 if r.edits:
                     r.safety = label(self.ctx, cs.codemod, r)
                 cs.findings.append(r)
                 found.append(r)
             r.line = self.ws.line(r.path, r.line)
         return found
+
+    def waive(self, cs: ChangeSet, r: Finding) -> None:
+        """An exclusion (.fixer-ignore.toml) or the baseline covers the finding: nothing
+        of it is applied, and a skip gives the reason."""
+        why = self.waivers.match(cs.codemod.id, r.path, r.block, r.message)
+        if why:
+            r.status, r.note = "suppressed", why
+            cs.skips.append(Skip(r.path, self.ws.line(r.path, r.line), why, cs.codemod.id))
 
     def settle(self, cs: ChangeSet, findings: list[Finding]) -> None:
         """Apply a codemod's edits, validate, drop what breaks a file."""

@@ -392,9 +392,26 @@ _SCALAR_TAGS = {t for t in _SAFE.yaml_constructors if t and t not in (_SEQ, _MAP
 _scalar_values: dict[tuple[str, str], Any] = {}
 
 
+# Compose's merge tags: `!override` replaces what a base file has (the value is the
+# node's own), `!reset` removes it (null here; a mapping leaves a reset key out)
+_RESET, _OVERRIDE = "!reset", "!override"
+_resolver = yaml.resolver.Resolver()
+
+
+def _untagged(node: Node) -> str:
+    """The tag the node would have without `!override`/`!reset`."""
+    if isinstance(node, ScalarNode):
+        return _STR if node.style else _resolver.resolve(ScalarNode, node.value, (True, False))
+    return _SEQ if isinstance(node, SequenceNode) else _MAP
+
+
 def _scalar(node: ScalarNode) -> Any:
     if node.tag == _STR:
         return node.value
+    if node.tag == _RESET:
+        return None
+    if node.tag == _OVERRIDE:
+        node = ScalarNode(_untagged(node), node.value, node.start_mark, node.end_mark, node.style)
     key = (node.tag, node.value)
     try:
         return _scalar_values[key]
@@ -426,7 +443,9 @@ class _Build:
             return self.done[nid]
         if nid in self.busy:
             raise _Unusual("recursive alias")
-        if node.tag not in (_SEQ, _MAP):
+        if node.tag == _RESET:
+            return None
+        if node.tag not in (_SEQ, _MAP, _OVERRIDE):
             if node.tag in _SAFE.yaml_constructors:
                 raise _Unusual(node.tag)
             raise yaml.constructor.ConstructorError(
@@ -437,6 +456,8 @@ class _Build:
         else:
             out = {}
             for k, v in self._pairs(node):
+                if v.tag == _RESET:    # the key is reset: as if absent
+                    continue
                 key = self.value(k)
                 try:
                     out[key] = self.value(v)

@@ -14,7 +14,7 @@ from tests.helpers import fix, write_tree
 GOLDEN = Path(golden.GOLDEN)
 COMPOSE_IDS = ["compose-networks", "compose-privileged", "compose-cap-drop", "compose-no-new-privileges",
                "compose-read-only", "compose-healthcheck", "compose-resource-limits", "compose-secrets",
-               "compose-restart"]
+               "compose-restart", "compose-ports-loopback", "compose-unconfined"]
 EXPECTED = sorted(p for p in GOLDEN.glob("compose-*/*/expected/**/*")
                   if p.is_file() and p.suffix in (".yml", ".yaml") and "services:" in p.read_text("utf-8"))
 

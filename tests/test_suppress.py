@@ -141,6 +141,10 @@ TARGETS = {
     "gha-permissions": (None, "  image:", 1),
     "gha-pin-actions": (None, "      - uses: actions/checkout@v4"),
     "dockerfile-consolidate": ("svc/a/Dockerfile", "FROM"),
+    "compose-ports-loopback": (None, "  app:"),
+    "compose-unconfined": (None, "  api:"),
+    "gha-persist-credentials": (None, "      - uses: actions/checkout@v4"),
+    "gha-template-injection": (None, "      - run: |"),
 }
 
 
