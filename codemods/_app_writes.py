@@ -5,8 +5,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from fixer.pycst import cst, metadata
 
 from ._dockerfile_util import commands, stage_chain
 
@@ -70,19 +69,19 @@ def _workdir(doc, stage) -> str | None:
 def _python_writes(py) -> list[tuple[int, str | None]]:
     """(line, literal path or None) of each write the module makes."""
     try:
-        wrapper = MetadataWrapper(py.module)
+        wrapper = metadata.MetadataWrapper(py.module)
     except Exception:   # not valid Python: nothing seen
         return []
     found: list[tuple[int, str | None]] = []
 
     class Visitor(cst.CSTVisitor):
-        METADATA_DEPENDENCIES = (PositionProvider,)
+        METADATA_DEPENDENCIES = (metadata.PositionProvider,)
 
         def visit_Call(self, node):
             func = node.func
             name = func.value if isinstance(func, cst.Name) else func.attr.value \
                 if isinstance(func, cst.Attribute) else ""
-            line = self.get_metadata(PositionProvider, node).start.line
+            line = self.get_metadata(metadata.PositionProvider, node).start.line
             if name == "open" and isinstance(func, cst.Name):
                 if _mode_writes(node):
                     found.append((line, _literal(node.args[0].value) if node.args else None))

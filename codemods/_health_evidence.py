@@ -8,7 +8,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-import libcst as cst
+from fixer.pycst import cst
 
 from fixer import imagedb
 from fixer.compose import lookup

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from fixer.codemod import Codemod, Example, Option
-from fixer.consolidate import plan
 
 _A = "FROM python:3.12-slim\nWORKDIR /app\nRUN pip install uv\nCOPY . .\nCMD [\"python\", \"a.py\"]\n"
 _B = "FROM python:3.12-slim\nWORKDIR /app\nRUN pip install uv\nCOPY . .\nCMD [\"python\", \"b.py\"]\n"
@@ -69,4 +68,8 @@ class DockerfileConsolidate(Codemod):
     ]
 
     def run(self, ctx):
+        if len(ctx.ws.paths(("dockerfile",))) < 2:
+            return   # nothing to merge (and nothing examined)
+        from fixer.consolidate import plan   # imported when there is something to merge
+
         yield from plan.run(self, ctx)

@@ -84,7 +84,8 @@ def _hold_unsafe(settings: config.Settings, unsafe_fixes: bool) -> None:
 
 def _held(result) -> None:
     """List the unsafe fixes that were not applied (never silently)."""
-    from .report import held, masker
+    from .report import held
+    from .secrets import masker
 
     fixes = held(result.changesets)
     if not fixes:
@@ -99,8 +100,10 @@ def _held(result) -> None:
 
 
 def _errors(result) -> None:
+    if not result.errors:
+        return
     err = _console(stderr=True)
-    from .report import masker
+    from .secrets import masker
 
     mask = masker(result.secrets)
     for e in result.errors:
@@ -608,7 +611,7 @@ def _codemods_for(root: Path, targets: set[str], settings) -> list:
 
 def _check_text(result, output: Optional[Path]) -> None:
     from . import sarif
-    from .report import masker
+    from .secrets import masker
 
     mask = masker(result.secrets)
     lines = []

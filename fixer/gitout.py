@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from gitdb import IStream
 
 from .engine import ChangeSet
-from .report import masker
+from .secrets import masker
 from .text import encode
 
 TRAILER = "Generated-by: fixer"

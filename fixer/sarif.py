@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .origin import back_span, splices
-from .report import masker
+from .secrets import masker
 from .text import apply_edits
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

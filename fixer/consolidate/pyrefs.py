@@ -1,8 +1,7 @@
 """Python deploy scripts: `docker build -f …` argument lists and docker SDK `build(dockerfile=…)`."""
 from __future__ import annotations
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from ..pycst import cst, metadata
 
 from ..text import Edit
 from .merge import Unsafe
@@ -78,7 +77,7 @@ def _names(node) -> list[str]:
 
 
 class _Finder(cst.CSTVisitor):
-    METADATA_DEPENDENCIES = (PositionProvider,)
+    METADATA_DEPENDENCIES = (metadata.PositionProvider,)
 
     def __init__(self, doc, members, assigns):
         self.doc, self.members, self.refs = doc, members, []
@@ -111,7 +110,7 @@ class _Finder(cst.CSTVisitor):
         return None, node
 
     def span(self, node):
-        r = self.get_metadata(PositionProvider, node)
+        r = self.get_metadata(metadata.PositionProvider, node)
         return _offset(self.doc, r.start), _offset(self.doc, r.end)
 
     def _resolve(self, value: str):
@@ -176,7 +175,7 @@ class _Finder(cst.CSTVisitor):
         base, what = hit
         s, e = self.span(fnode)
         end = self.span(at)[1] if at is not None else e
-        line = self.get_metadata(PositionProvider, fnode).start.line
+        line = self.get_metadata(metadata.PositionProvider, fnode).start.line
         ref = Ref(self.doc.path, line, sorted(what.files) if isinstance(what, Template) else [what],
                   spans=[(s, e)])
         if ctx is not None and "{" not in ctx and not isinstance(what, Template):
@@ -218,5 +217,5 @@ def find(doc, members: set[str]) -> list[Ref]:
     assigns = _Assigns()
     doc.module.visit(assigns)
     finder = _Finder(doc, members, assigns.found)
-    MetadataWrapper(doc.module, unsafe_skip_copy=True).visit(finder)
+    metadata.MetadataWrapper(doc.module, unsafe_skip_copy=True).visit(finder)
     return finder.refs
