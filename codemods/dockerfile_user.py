@@ -178,6 +178,9 @@ class DockerfileUser(Codemod):
         fam = images.family(ref)
         if current is None and images.runs_nonroot(ref):
             return
+        if current is not None and "DL3002" in doc.text:
+            yield Skip(doc.path, line, f"sets USER {current} with `hadolint ignore=DL3002`: root on purpose")
+            return
         if current is not None and earlier_nonroot(doc, st) is None and not images.runs_nonroot(ref):
             yield Skip(doc.path, line, f"sets USER {current} explicitly on a base that runs as root: "
                        "root on purpose (a Docker socket client, an entrypoint that steps down itself)")
@@ -217,7 +220,9 @@ class DockerfileUser(Codemod):
         msg = "the image runs as root" if current is None else f"the image ends as {current}"
         if writes.dirs:
             msg += f"; the app writes in {', '.join(writes.dirs)}, which now belong to {user}"
-        yield Finding(doc.path, line, msg, edits, check="checkov:CKV_DOCKER_3")
+        # an explicit `USER root` may be there on purpose even on a non-root base: a human decides
+        yield Finding(doc.path, line, msg, edits, check="checkov:CKV_DOCKER_3",
+                      safety="unsafe" if current is not None else "")
 
     @staticmethod
     def _needs_root(doc, st) -> str | None:

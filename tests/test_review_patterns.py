@@ -71,9 +71,23 @@ def test_cap_drop_leaves_a_datastore_whose_command_runs_through_a_shell(tmp_path
 def test_dockerfile_user_leaves_an_explicit_user_root(tmp_path):
     write_tree(tmp_path, {
         "proxy/Dockerfile": "FROM alpine:3.20\nRUN apk add --no-cache haproxy\n"
-                            "# hadolint ignore=DL3002\nUSER root\nCMD [\"haproxy\", \"-f\", \"/cfg\"]\n",
+                            "USER root\nCMD [\"haproxy\", \"-f\", \"/cfg\"]\n",
         "app/Dockerfile": "FROM alpine:3.20\nRUN apk add --no-cache haproxy\nCMD [\"haproxy\", \"-f\", \"/cfg\"]\n",
     })
     result = fix(tmp_path, only=["dockerfile-user"], write=False)
     assert _changed(result, "dockerfile-user") == {"app/Dockerfile"}
     assert any("sets USER root explicitly" in r for r in _skips(result, "dockerfile-user"))
+
+
+def test_dockerfile_user_leaves_user_root_marked_for_hadolint_and_holds_back_other_explicit_roots(tmp_path):
+    write_tree(tmp_path, {
+        "proxy/Dockerfile": "FROM haproxy:3.0-alpine\n# hadolint ignore=DL3002\nUSER root\n"
+                            "RUN apk add --no-cache bash\nENTRYPOINT [\"/start.sh\"]\n",
+        "web/Dockerfile": "FROM haproxy:3.0-alpine\nUSER root\nRUN apk add --no-cache bash\n"
+                          "ENTRYPOINT [\"/start.sh\"]\n",
+    })
+    result = fix(tmp_path, only=["dockerfile-user"], write=False)
+    assert any("hadolint ignore=DL3002" in r for r in _skips(result, "dockerfile-user"))
+    findings = [f for cs in result.changesets for f in cs.findings]
+    assert [f.path for f in findings] == ["web/Dockerfile"]
+    assert findings[0].safety == "unsafe"
