@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import re
-import shlex
 
 from fixer.codemod import Codemod, Example, Finding, Option, Skip
-from fixer.compose import UNKNOWN, each_service, lookup, service_family, split_image
+from fixer.compose import UNKNOWN, each_service, lookup, service_family, split_image, words
 from fixer.project import dig
 from fixer.yamldoc import get, has_own
 from yaml.nodes import MappingNode
@@ -42,27 +41,19 @@ def size_bytes(value: str, default_unit: str = "") -> int | None:
     return int(float(m.group(1)) * _UNITS[(m.group(2) or default_unit).lower()])
 
 
-def _words(value) -> list[str]:
-    if isinstance(value, str):
-        try:
-            return shlex.split(value)
-        except ValueError:
-            return value.split()
-    return [str(w) for w in value] if isinstance(value, list) else []
-
 
 def own_memory(data: dict) -> tuple[str, int] | None:
     """(as written, bytes) of the largest memory size the service's command or JVM/Node
     options set, or None."""
     env = data.get("environment")
     env = dict(i.split("=", 1) for i in env if "=" in str(i)) if isinstance(env, list) else env or {}
-    words = _words(data.get("entrypoint")) + _words(data.get("command"))
+    said = words(data.get("entrypoint")) + words(data.get("command"))
     for k in _ENV_WITH_FLAGS:
         if isinstance(env, dict) and env.get(k):
-            words += _words(str(env[k]))
+            said += words(str(env[k]))
     best = None
-    for i, w in enumerate(words):
-        nxt = words[i + 1] if i + 1 < len(words) else ""
+    for i, w in enumerate(said):
+        nxt = said[i + 1] if i + 1 < len(said) else ""
         got = None
         if w.lower() in ("--maxmemory", "maxmemory", "--memory", "-m") and nxt:
             got = (f"{w} {nxt}", size_bytes(nxt))

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import re
-import shlex
 
 from fixer.codemod import Codemod, Example, Finding, Skip
-from fixer.compose import each_service, lookup, split_image
+from fixer.compose import each_service, lookup, split_image, words
 from fixer.yamldoc import get
 
 # Services that run once and exit: a restart policy would loop them.
@@ -38,14 +37,6 @@ def _waited_on(ctx, doc) -> set[str]:
     return out
 
 
-def _words(value) -> list[str]:
-    if isinstance(value, str):
-        try:
-            return shlex.split(value)
-        except ValueError:
-            return value.split()
-    return [str(w) for w in value] if isinstance(value, list) else []
-
 
 def one_shot(ctx, doc, name: str, waited: set[str]) -> str:
     """Why a service runs once and exits ("" when it looks long-running)."""
@@ -59,7 +50,7 @@ def one_shot(ctx, doc, name: str, waited: set[str]) -> str:
         prof = {str(p).lower() for p in s.data.get("profiles") or []}
         if prof & _ON_DEMAND:
             return f"it is started on demand (profiles: {', '.join(sorted(prof & _ON_DEMAND))})"
-        cmd = _words(s.data.get("entrypoint")) + _words(s.data.get("command"))
+        cmd = words(s.data.get("entrypoint")) + words(s.data.get("command"))
         if _ONE_SHOT_CMD.search(" ".join(cmd)):
             return "its command runs a one-off task"
         image = str(s.data.get("image") or "")

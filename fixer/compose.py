@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shlex
 from dataclasses import dataclass
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -382,3 +383,14 @@ def root_user(doc, svc, ctx=None) -> str | None:
     if user is None or interpolated(user):
         return None
     return user if user.split(":")[0].strip() in ("0", "root") else None
+
+
+def words(value) -> list[str]:
+    """Words of a `command:`/`entrypoint:` value as the shell would split a string, or the
+    list items (plain data, as the safe loader builds it)."""
+    if isinstance(value, str):
+        try:
+            return shlex.split(value)
+        except ValueError:
+            return value.split()
+    return [str(w) for w in value] if isinstance(value, list) else []

@@ -130,23 +130,15 @@ def compose_problems(text: str, env: dict[str, str]) -> list[str]:
     (required variables missing, bad interpolation syntax); [] when it loads."""
     import yaml
 
+    from .yamldoc import ParseError, compose_all, walk
+
     try:
-        docs = list(yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
-    except yaml.YAMLError as exc:
-        return [f"not YAML: {exc.__class__.__name__}"]
+        docs = compose_all(text)      # shared parse, with its limits on alias expansion and size
+    except ParseError as exc:
+        return [f"not YAML: {exc}"]
     problems: list[str] = []
-    seen: set[int] = set()
-    stack = [d for d in docs if d is not None]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            stack.extend(v for _, v in node.value)
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-        elif isinstance(node, yaml.ScalarNode) and "$" in node.value:
+    for node in (n for d in docs for n in walk(d)):
+        if isinstance(node, yaml.ScalarNode) and "$" in node.value:
             try:
                 res = interpolate(node.value, env)
             except InterpolationError as exc:

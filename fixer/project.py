@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-import shlex
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -489,17 +488,9 @@ def _talks(m: Model, fs: FileSet, svcs: dict[str, Service]) -> None:
 
 
 def _command_words(data: dict) -> list[str]:
-    out = []
-    for k in ("command", "entrypoint"):
-        v = data.get(k)
-        if isinstance(v, str):
-            try:
-                out += shlex.split(v)
-            except ValueError:
-                out += v.split()
-        elif isinstance(v, list):
-            out += [str(w) for w in v]
-    return out
+    from .compose import words
+
+    return words(data.get("command")) + words(data.get("entrypoint"))
 
 
 def _mounted(data: dict) -> list[str]:

@@ -58,37 +58,32 @@ def _pairs_yaml(text: str, helm_template: bool):
     import yaml
 
     from . import helm
+    from .yamldoc import ParseError, compose_all, walk
 
     src = helm.mask(text) if helm_template else text
     try:
-        docs = list(yaml.compose_all(src, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
-    except yaml.YAMLError:
+        docs = compose_all(src)       # shared parse, with its limits on alias expansion and size
+    except ParseError:
         return
+
     def literal(v):   # None: not a scalar, or a template action
         if not isinstance(v, yaml.ScalarNode) or (helm_template and "{{" in text[v.start_mark.index:v.end_mark.index]):
             return None
         return v.value
 
-    seen: set[int] = set()
-    stack = [d for d in docs if d is not None]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            scalars = {k.value: literal(v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
-            if scalars.get("name") and scalars.get("value") is not None:
-                yield scalars["name"], scalars["value"]
-            for k, v in node.value:
-                if isinstance(k, yaml.ScalarNode) and literal(v) is not None:
-                    yield str(k.value), v.value
-                stack.append(v)
-        elif isinstance(node, yaml.SequenceNode):
-            for v in node.value:
-                if literal(v) is not None and "=" in v.value:
-                    yield tuple(v.value.split("=", 1))
-                stack.append(v)
+    for d in docs:
+        for node in walk(d):
+            if isinstance(node, yaml.MappingNode):
+                scalars = {k.value: literal(v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+                if scalars.get("name") and scalars.get("value") is not None:
+                    yield scalars["name"], scalars["value"]
+                for k, v in node.value:
+                    if isinstance(k, yaml.ScalarNode) and literal(v) is not None:
+                        yield str(k.value), v.value
+            elif isinstance(node, yaml.SequenceNode):
+                for v in node.value:
+                    if literal(v) is not None and "=" in v.value:
+                        yield tuple(v.value.split("=", 1))
 
 
 def _pairs_dockerfile(path: str, text: str):
