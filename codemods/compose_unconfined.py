@@ -187,19 +187,7 @@ def _comment_near(doc, opts) -> str | None:
 
 
 def _dockerfile_text(doc, build, ctx) -> str | None:
-    import posixpath
+    from fixer.compose import build_file
 
-    from fixer.yamldoc import scalar
-
-    if isinstance(build, ScalarNode):
-        context, name = build.value, "Dockerfile"
-    else:
-        context = scalar(get(build, "context")) or "."
-        name = scalar(get(build, "dockerfile")) or "Dockerfile"
-        inline = scalar(get(build, "dockerfile_inline"))
-        if inline is not None:
-            return inline
-    if "$" in context + name or "://" in context:
-        return None
-    path = posixpath.normpath(posixpath.join(posixpath.dirname(doc.path), context, name))
-    return ctx.read(path)
+    path, inline, _ = build_file(doc, build)
+    return inline if path is None else ctx.read(path)

@@ -259,28 +259,37 @@ def container_ports(doc, svc, ctx=None) -> list[int]:
     return out
 
 
+def build_file(doc, build) -> tuple[str | None, str | None, str | None]:
+    """(Dockerfile path, inline Dockerfile text, target) of a service's `build:`; the path is
+    None when it is computed (variables, a remote context) or given inline."""
+    if isinstance(build, ScalarNode):
+        context, dockerfile, target = build.value, "Dockerfile", None
+    else:
+        context = scalar(get(build, "context")) or "."
+        dockerfile = scalar(get(build, "dockerfile")) or "Dockerfile"
+        target = scalar(get(build, "target"))
+        inline = scalar(get(build, "dockerfile_inline"))
+        if inline is not None:
+            return None, inline, target
+    if interpolated(context) or interpolated(dockerfile) or "://" in context:
+        return None, None, target
+    return posixpath.normpath(posixpath.join(posixpath.dirname(doc.path), context, dockerfile)), None, target
+
+
 def dockerfile_user(doc, svc, ctx) -> str | None:
     """The USER of the last stage of a service's own Dockerfile, when fixer can read it."""
     build = lookup(doc, svc, "build", ctx)
     if build is None or build is UNKNOWN or ctx is None:
         return None
-    if isinstance(build, ScalarNode):
-        context, dockerfile = build.value, "Dockerfile"
-    else:
-        context = scalar(get(build, "context")) or "."
-        dockerfile = scalar(get(build, "dockerfile")) or "Dockerfile"
-        target = scalar(get(build, "target"))
-        if get(build, "dockerfile_inline") is not None:
-            return None
-    if interpolated(context) or interpolated(dockerfile) or "://" in context:
+    path, _, target = build_file(doc, build)
+    if path is None:
         return None
-    path = posixpath.normpath(posixpath.join(posixpath.dirname(doc.path), context, dockerfile))
     df = ctx.document(path)
     stages = getattr(df, "stages", None)
     if not stages:
         return None
     stage = stages[-1]
-    if isinstance(build, MappingNode) and target:
+    if target:
         stage = next((s for s in stages if (s.name or "").lower() == target.lower()), None)
         if stage is None:
             return None
