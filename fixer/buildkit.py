@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import atexit
 import pickle
-import struct
-import subprocess
-import sys
 import threading
 from collections import namedtuple
 from collections import OrderedDict
+
+from . import childproc
 
 RECYCLE = 4000          # parses before the child is replaced
 
@@ -35,16 +34,8 @@ def one(text):
 """
 
 _WORKER = _ONE + r"""
-import pickle, struct, sys
-inp, out = sys.stdin.buffer, sys.stdout.buffer
-while True:
-    head = inp.read(4)
-    if len(head) < 4:
-        break
-    texts = pickle.loads(inp.read(struct.unpack("<I", head)[0]))
-    data = pickle.dumps([one(t) for t in texts], protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(struct.pack("<I", len(data)) + data)
-    out.flush()
+def handle(texts):
+    return [one(t) for t in texts]
 """
 
 
@@ -61,40 +52,26 @@ class ParseError(Exception):
 
 
 class _Child:
+    """The parser process, replaced every RECYCLE parses."""
+
     def __init__(self):
-        self.proc: subprocess.Popen | None = None
+        self.proc = childproc.Child(_WORKER)
         self.count = 0
         self.lock = threading.Lock()
         self.broken = False
 
-    def _start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", _WORKER], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        self.count = 0
-
     def stop(self) -> None:
-        if self.proc is not None:
-            try:
-                self.proc.stdin.close()
-                self.proc.wait(timeout=5)
-            except Exception:
-                self.proc.kill()
-            self.proc = None
+        self.proc.stop()
 
     def parse_many(self, texts: list[str]) -> list:
         """One round trip for several texts (a round trip costs more than a parse)."""
         with self.lock:
-            if self.proc is None or self.count >= RECYCLE:
-                self.stop()
-                self._start()
-            data = pickle.dumps(texts, protocol=pickle.HIGHEST_PROTOCOL)
-            self.proc.stdin.write(struct.pack("<I", len(data)) + data)
-            self.proc.stdin.flush()
-            head = self.proc.stdout.read(4)
-            if len(head) < 4:
-                raise OSError("Dockerfile parser process ended")
+            if self.count >= RECYCLE:
+                self.proc.stop()
+                self.count = 0
+            result = self.proc.call(texts)
             self.count += len(texts)
-            return pickle.loads(self.proc.stdout.read(struct.unpack("<I", head)[0]))
+            return result
 
 
 _child = _Child()
@@ -104,7 +81,7 @@ atexit.register(_child.stop)
 def after_fork() -> None:
     """In a forked copy of the process: start a child of its own when needed (the
     parent's child and its pipes stay the parent's)."""
-    _child.proc = None
+    _child.proc = childproc.Child(_WORKER)
     _child.count = 0
     _child.lock = threading.Lock()
 

@@ -17,9 +17,6 @@ import atexit
 import hashlib
 import os
 import pickle
-import struct
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -27,6 +24,7 @@ from pathlib import PurePosixPath
 
 import yaml
 
+from . import childproc
 from .codemod import Finding, Skip
 
 MAX_CHART_BYTES = 64 << 20
@@ -118,52 +116,23 @@ def one(root, sets, twice):
                 failed[label] = f"does not render with {label}: {first(exc)}"
         return ("ok", out, again, failed)
 
-inp, out = sys.stdin.buffer, sys.stdout.buffer
-while True:
-    head = inp.read(4)
-    if len(head) < 4:
-        break
-    data = pickle.dumps(one(*pickle.loads(inp.read(struct.unpack("<I", head)[0]))))
-    out.write(struct.pack("<I", len(data)) + data)
-    out.flush()
+def handle(request):
+    return one(*request)
 """
 
 
-class _Child:
+class _Child(childproc.Child):
     """The rendering process, started on first use (and again in a forked copy)."""
 
-    def __init__(self):
-        self.proc: subprocess.Popen | None = None
-        self.pid = 0
-
     def ask(self, request: tuple):
-        if self.proc is None or self.pid != os.getpid() or self.proc.poll() is not None:
-            self.proc = subprocess.Popen([sys.executable, "-c", _WORKER], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            self.pid = os.getpid()
-        data = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            self.proc.stdin.write(struct.pack("<I", len(data)) + data)
-            self.proc.stdin.flush()
-            head = self.proc.stdout.read(4)
-            if len(head) < 4:
-                raise OSError("ended")
-            return pickle.loads(self.proc.stdout.read(struct.unpack("<I", head)[0]))
+            return self.call(request)
         except (OSError, EOFError, pickle.UnpicklingError):
             self.stop()
             return ("unrenderable", "the Helm rendering process ended (the native library failed)")
 
-    def stop(self) -> None:
-        if self.proc is not None and self.pid == os.getpid():
-            try:
-                self.proc.stdin.close()
-                self.proc.wait(timeout=5)
-            except Exception:
-                self.proc.kill()
-        self.proc = None
 
-
-_child = _Child()
+_child = _Child(_WORKER)
 atexit.register(_child.stop)
 
 

@@ -278,7 +278,7 @@ def test_chart_with_missing_dependency_falls_back_with_one_line(tmp_path):
 ])
 def test_missing_package_or_library_degrades_to_the_structural_check(tmp_path, monkeypatch, prelude, says):
     helmrender._child.stop()
-    monkeypatch.setattr(helmrender, "_WORKER", prelude + helmrender._WORKER)
+    monkeypatch.setattr(helmrender._child, "script", prelude + helmrender._child.script)
     try:
         write_tree(tmp_path, MIGRATION)
         result = fix(tmp_path, only=["k8s-secret-ref"], offline=True)
