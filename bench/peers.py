@@ -15,7 +15,10 @@ second run shows whether it is idempotent). Every output is judged by the same c
 - findings left per category: compose-lint in detect mode (no-new-privileges CL-0003,
   cap_drop ALL CL-0006, read_only CL-0007, ports bound to all interfaces CL-0005) on
   compose files, zizmor offline (excessive-permissions, artipacked, template-injection)
-  on workflows; fixer's skips with a reason for those categories are shown beside
+  on workflows. Beside fixer's count: how many of those it left on purpose, that is in a
+  service (same file and service name) for which its report holds a skip of that
+  category's codemod with the reason; for workflows, up to as many as it skipped in the
+  same file
 - time: median wall time per repository (fixer runs its compose codemods for the compose
   table and its workflow codemods for the workflow table, as each peer does its own part)
 
@@ -152,8 +155,9 @@ def lost_comment_lines(old: dict, new: dict) -> int:
     return sum(sum((comments(old[f]) - comments(new.get(f))).values()) for f in old if old[f] is not None)
 
 
-def compose_lint_counts(cl: list[str], root: Path, files: list[str]) -> Counter:
-    counts: Counter = Counter()
+def compose_lint_findings(cl: list[str], root: Path, files: list[str]) -> list[tuple[str, str, str]]:
+    """(rule, file, service) of each unsuppressed finding in the four categories."""
+    out: list[tuple[str, str, str]] = []
     for i in range(0, len(files), 50):
         chunk = files[i:i + 50]
         r = subprocess.run(cl + ["check", "--format", "json", "--no-merge-overrides", "--no-env",
@@ -163,24 +167,73 @@ def compose_lint_counts(cl: list[str], root: Path, files: list[str]) -> Counter:
         except ValueError:
             if len(chunk) > 1:   # one file at a time: a file it cannot read does not hide the others
                 for f in chunk:
-                    counts += compose_lint_counts(cl, root, [f])
+                    out += compose_lint_findings(cl, root, [f])
             continue
         for f in data.get("findings", []):
             if f.get("rule_id") in COMPOSE_RULES and not f.get("suppressed"):
-                counts[f["rule_id"]] += 1
-    return counts
+                out.append((f["rule_id"], f.get("file", ""), f.get("service") or ""))
+    return out
 
 
-def zizmor_counts(zz: list[str], root: Path) -> Counter:
+def compose_lint_counts(cl: list[str], root: Path, files: list[str]) -> Counter:
+    return Counter(rule for rule, _, _ in compose_lint_findings(cl, root, files))
+
+
+def service_lines(text: str | None) -> list[tuple[int, str]]:
+    """(1-based line, name) of each top-level service of a compose file, in order."""
+    try:
+        docs = compose_all(text or "")
+    except ParseError:
+        return []
+    out = []
+    for doc in docs[:1]:
+        for k, v in getattr(doc, "value", []) if isinstance(getattr(doc, "value", None), list) else []:
+            if getattr(k, "value", None) == "services" and isinstance(getattr(v, "value", None), list):
+                out += [(sk.start_mark.line + 1, str(sk.value)) for sk, _ in v.value]
+    return sorted(out)
+
+
+def skipped_services(skipped: list[dict], originals: dict[str, str | None]) -> set[tuple[str, str, str]]:
+    """(codemod, file, service) of fixer's skips with a reason: a skip's line lies in the
+    service it names (lines of the original file)."""
+    out = set()
+    for s in skipped:
+        lines = service_lines(originals.get(s["file"]))
+        owner = [name for line, name in lines if line <= s["line"]]
+        if owner:
+            out.add((s["codemod"], s["file"], owner[-1]))
+    return out
+
+
+def zizmor_findings(zz: list[str], root: Path) -> list[tuple[str, str]]:
+    """(ident, workflow file) of each finding in the three categories."""
     if not (root / ".github" / "workflows").is_dir():
-        return Counter()
+        return []
     r = subprocess.run(zz + ["--offline", "--format", "json", "--no-progress", "--persona", "regular",
                              str(root / ".github" / "workflows")], capture_output=True, text=True)
     try:
         data = json.loads(r.stdout)
     except ValueError:
-        return Counter()
-    return Counter(f["ident"] for f in data if f.get("ident") in WORKFLOW_RULES)
+        return []
+    out = []
+    for f in data:
+        if f.get("ident") not in WORKFLOW_RULES:
+            continue
+        where = ""
+        for loc in f.get("locations", []):
+            key = (loc.get("symbolic") or {}).get("key") or {}
+            local = key.get("Local") or {}
+            given = local.get("verbatim_path") or local.get("given_path") or ""
+            if given:
+                p = Path(given) if Path(given).is_absolute() else root / given
+                where = p.resolve().relative_to(root.resolve()).as_posix()
+                break
+        out.append((f["ident"], where))
+    return out
+
+
+def zizmor_counts(zz: list[str], root: Path) -> Counter:
+    return Counter(ident for ident, _ in zizmor_findings(zz, root))
 
 
 # -- tools ---------------------------------------------------------------------------
@@ -262,14 +315,25 @@ def main() -> None:
             if tool in compose_tools:
                 st["broken"] += sum(broken(orig_c[f], new_c[f], True) for f in cfiles if orig_c[f] is not None)
                 st["lost"] += lost_comment_lines(orig_c, new_c)
-                st["cl"] += compose_lint_counts(cmds["compose-lint"], work, cfiles)
+                left_c = compose_lint_findings(cmds["compose-lint"], work, cfiles)
+                st["cl"] += Counter(rule for rule, _, _ in left_c)
             if tool in workflow_tools:
                 st["wbroken"] += sum(broken(orig_w[f], new_w[f], False) for f in wfiles if orig_w[f] is not None)
                 st["wlost"] += lost_comment_lines(orig_w, new_w)
-                st["zz"] += zizmor_counts(cmds["zizmor"], work)
+                left_w = zizmor_findings(cmds["zizmor"], work)
+                st["zz"] += Counter(ident for ident, _ in left_w)
             if mine and report.exists():
                 data = json.loads(report.read_text())
-                skips.update(s["codemod"] for s in data["skipped"])
+                if tool == "fixer":       # a finding left in a service fixer skipped with a reason
+                    said = skipped_services(data["skipped"], orig_c)
+                    skips.update(rule for rule, f, svc in left_c if (FIXER_COMPOSE[rule], f, svc) in said)
+                else:                     # workflows: as many as fixer's skips in that file
+                    per_file = Counter((s["codemod"], s["file"]) for s in data["skipped"])
+                    for ident, f in left_w:
+                        key = (WORKFLOW_RULES[ident], f)
+                        if per_file[key] > 0:
+                            per_file[key] -= 1
+                            skips[ident] += 1
             run_tool(tool, cmds, fixer, work, cfiles, wfiles)        # second run
             again_c, again_w = snapshot(work, cfiles), snapshot(work, wfiles)
             if tool in compose_tools:
@@ -291,7 +355,7 @@ def main() -> None:
         for t in compose_tools:
             cell = str(stats[t]["cl"][rule])
             if t == "fixer":
-                cell += f" ({skips[FIXER_COMPOSE[rule]]} skipped with a reason)"
+                cell += f" ({skips[rule]} in services skipped with a reason)"
             cells.append(cell)
         print(f"| {label} left ({before_cl[rule]} before) | " + " | ".join(cells) + " |")
     print("| median time per repository | " + " | ".join(med[t] for t in compose_tools) + " |")
@@ -301,7 +365,7 @@ def main() -> None:
     print("| broken outputs / comment lines lost / non-idempotent | " + " | ".join(
         f"{stats[t]['wbroken']} / {stats[t]['wlost']} / {stats[t]['wunstable']}" for t in workflow_tools) + " |")
     for ident, cid in WORKFLOW_RULES.items():
-        cells = [f"{stats['fixer-workflows']['zz'][ident]} ({skips[cid]} skipped with a reason)",
+        cells = [f"{stats['fixer-workflows']['zz'][ident]} ({skips[ident]} in files with as many skips)",
                  str(stats["zizmor"]["zz"][ident])]
         print(f"| {ident} left ({before_zz[ident]} before) | " + " | ".join(cells) + " |")
     print("| median time per repository | " + " | ".join(med[t] for t in workflow_tools) + " |")

@@ -26,8 +26,8 @@ def app_writes(doc, stage, ctx) -> Writes:
     out = Writes()
     workdir = _workdir(doc, stage)
     here = posixpath.dirname(doc.path)
-    for py in ctx.documents(("python",)):
-        if here and not py.path.startswith(here + "/") or _is_test(py.path):
+    for py in ctx.documents(("python",), under=here):
+        if _is_test(py.path):
             continue
         for line, path in _python_writes(py):
             if path is None:

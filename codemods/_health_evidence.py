@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from fixer.pycst import cst
 
 from fixer import imagedb
-from fixer.compose import lookup
 from fixer.k8s import containers, parse_or_reason, workloads
 from fixer.yamldoc import get, scalar
 
@@ -36,22 +35,15 @@ def health_path(doc, ctx) -> HealthPath | None:
     """The health path the repository shows for the image this Dockerfile builds."""
     sbs = builders(ctx, doc.path)
     for sb in sbs:
-        test = lookup(sb.compose, sb.node, "healthcheck", ctx)
-        test = get(test, "test") if test is not None and hasattr(test, "value") else None
-        text = " ".join(scalar(i) or "" for i in test.value) if isinstance(getattr(test, "value", None), list) \
-            else scalar(test) or ""
-        m = _URL.search(text)
+        m = _URL.search(sb.health_test)
         if m and m.group(2):
             return HealthPath(m.group(2), int(m.group(1) or 80), f"the healthcheck of compose service {sb.name}")
-    names = {imagedb.split(scalar(get(sb.node, "image")) or "")[0] for sb in sbs} - {""}
+    names = {imagedb.split(sb.image)[0] for sb in sbs} - {""}
     if names:
         for repo, path, port, where in _k8s_probes(ctx):
             if repo in names:
                 return HealthPath(path, port, where)
-    contexts = {posixpath.dirname(doc.path)}
-    for py in ctx.documents(("python",)):
-        if not any(not c or py.path.startswith(c + "/") for c in contexts):
-            continue
+    for py in ctx.documents(("python",), under=posixpath.dirname(doc.path)):
         route = flask_health_route(py)
         if route:
             return HealthPath(route, None, f"a route in {py.path}")

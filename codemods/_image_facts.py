@@ -52,17 +52,21 @@ def built_image(doc, stage) -> BuiltImage:
     return BuiltImage(doc.path, stage, ref, imagedb.lookup(ref), user, ports, words, installed(doc, stage))
 
 
-@dataclass
+@dataclass(slots=True)
 class ServiceBuild:
-    """A compose service that builds a Dockerfile."""
+    """A compose service that builds a Dockerfile: plain facts, no parse kept (an index of
+    these lives for the whole run)."""
 
-    compose: object
+    compose: str                   # the compose file's path
     name: str
-    node: MappingNode
+    line: int                      # 1-based line of the service
     dockerfile: str
     target: str | None
     command: list[str] | None      # the service's command: override, None when it has none
     entrypoint: list[str] | None
+    image: str                     # its `image:` (the name the build is tagged with), "" when none
+    own_healthcheck: bool          # `healthcheck:` written in the service itself
+    health_test: str               # its healthcheck test as one line, extends and anchors followed
 
 
 def service_build(doc, svc, ctx, name: str = "") -> ServiceBuild | None:
@@ -84,8 +88,17 @@ def service_build(doc, svc, ctx, name: str = "") -> ServiceBuild | None:
     if interpolated(context) or interpolated(dockerfile) or "://" in context:
         return None
     path = posixpath.normpath(posixpath.join(posixpath.dirname(doc.path), context, dockerfile))
-    return ServiceBuild(doc, name, svc, path, target, _words(lookup(doc, svc, "command", ctx)),
-                        _words(lookup(doc, svc, "entrypoint", ctx)))
+    return ServiceBuild(doc.path, name, svc.start_mark.line + 1, path, target,
+                        _words(lookup(doc, svc, "command", ctx)), _words(lookup(doc, svc, "entrypoint", ctx)),
+                        scalar(get(svc, "image")) or "", get(svc, "healthcheck") is not None,
+                        _health_test(lookup(doc, svc, "healthcheck", ctx)))
+
+
+def _health_test(hc) -> str:
+    test = get(hc, "test") if isinstance(hc, MappingNode) else None
+    if isinstance(test, SequenceNode):
+        return " ".join(scalar(i) or "" for i in test.value)
+    return scalar(test) or "" if isinstance(test, ScalarNode) else ""
 
 
 def _words(node) -> list[str] | None:

@@ -255,9 +255,9 @@ class DockerfileHealthcheck(Codemod):
             cmd = " ".join(sb.command or [])
             if not cmd or not _WORKER.search(cmd) or _SERVER.search(cmd):
                 continue
-            if get(sb.node, "healthcheck") is not None:
+            if sb.own_healthcheck:
                 continue
-            yield Finding(sb.compose.path, sb.node.start_mark.line + 1,
+            yield Finding(sb.compose, sb.line,
                           f"service {sb.name} runs `{cmd}`, which serves nothing, and inherits the HEALTHCHECK "
                           f"of {doc.path} (line {hc.start_line + 1}): it will be reported unhealthy; give it "
                           "its own `healthcheck:` (or `disable: true`)", check="checkov:CKV_DOCKER_2")

@@ -60,12 +60,14 @@ class Context:
         return focus is None or path in focus
 
     def documents(self, kinds: Iterable[str], needles: tuple[str, ...] = (),
-                  wants: Callable[[str], bool] | None = None, focus: bool = False) -> Iterable[TextFile]:
+                  wants: Callable[[str], bool] | None = None, focus: bool = False,
+                  under: str = "") -> Iterable[TextFile]:
         """Documents of these kinds; with needles, only those whose text holds one
         of them, with wants, only those whose text it accepts (cheap filters before
-        any parsing); with focus, only the files the run is about."""
+        any parsing); with focus, only the files the run is about; with under, only
+        those in that folder."""
         paths = []
-        for path in self.ws.paths(kinds):
+        for path in self.ws.paths(kinds, under):
             if path in self.bad_files or (focus and not self.in_focus(path)):
                 continue
             if needles or wants:

@@ -154,14 +154,13 @@ def _config_files(doc, ctx, svc, base: str) -> list[str]:
         if "://" not in ctxdir:
             roots.append(posixpath.normpath(posixpath.join(base, ctxdir)))
     out: list[str] = []
-    paths = ctx.ws.all_paths
     for r in roots:
         r = "" if r == "." else r
-        if r in paths:
+        if r in ctx.ws.all_paths:
             out.append(r)
             continue
         prefix = r + "/" if r else ""
-        out.extend(p for p in sorted(paths) if p.startswith(prefix) and _CONFIG_NAME.search(p)
+        out.extend(p for p in ctx.ws.sorted_paths(r) if _CONFIG_NAME.search(p)
                    and p.count("/") - prefix.count("/") <= 2)
         if len(out) > _MAX_FILES:
             break

@@ -2,6 +2,8 @@
 what each codemod changed, and where their lines come from on disk."""
 from __future__ import annotations
 
+import bisect
+
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -59,9 +61,12 @@ class Workspace:
         self.charts: set[str] = set()         # Helm chart directories (new files there are templates)
         self.origins = Origins()              # edits applied so far, to report lines of the files on disk
         self._parsed: OrderedDict[str, None] = OrderedDict()
+        self._index: dict[str, list[str]] | None = None     # kind -> sorted paths with text
+        self._sorted_all: list[str] | None = None
 
     def add(self, path, kind, mode, text, bom):
         self.files[path] = FileState(path, kind, mode, text, bom, original=text)
+        self._index = None
 
     def document(self, path: str) -> TextFile | None:
         st = self.files.get(path)
@@ -95,10 +100,28 @@ class Workspace:
             if st.doc is not None and st.kind not in keep:
                 self.forget(st.path)
 
-    def paths(self, kinds: Iterable[str] = ()) -> list[str]:
-        kinds = set(kinds)
-        return sorted(p for p, st in self.files.items()
-                      if st.text is not None and (not kinds or st.kind in kinds))
+    def paths(self, kinds: Iterable[str] = (), under: str = "") -> list[str]:
+        """Sorted paths of files with text, of these kinds (all when none), in the folder
+        `under` (all when ""). Codemods ask per file: an index keeps that cheap."""
+        if self._index is None:
+            index: dict[str, list[str]] = {}
+            for p in sorted(self.files):
+                st = self.files[p]
+                if st.text is not None:
+                    index.setdefault(st.kind, []).append(p)
+            self._index = index
+        kinds = set(kinds) or set(self._index)
+        out: list[str] = []
+        for k in kinds:
+            ps = self._index.get(k, [])
+            out += within(ps, under) if under else ps
+        return out if len(kinds) == 1 else sorted(out)   # a new list: callers may keep it
+
+    def sorted_paths(self, under: str = "") -> list[str]:
+        """Every path of the source (infrastructure or not), sorted, in the folder `under`."""
+        if self._sorted_all is None or len(self._sorted_all) != len(self.all_paths):
+            self._sorted_all = sorted(self.all_paths)
+        return within(self._sorted_all, under) if under else self._sorted_all
 
     def text(self, path: str) -> str | None:
         st = self.files.get(path)
@@ -134,9 +157,20 @@ class Workspace:
             k = kind or disc.name_kind(path, self.charts) or disc.content_kind(text or "")
             st = self.files[path] = FileState(path, k, "100644", None, original=None)
             self.all_paths.add(path)
+            self._sorted_all = None
+        if (st.text is None) != (text is None):
+            self._index = None
         st.text = text
         st.doc = None
         self._parsed.pop(path, None)
+
+
+def within(paths: list[str], folder: str) -> list[str]:
+    """The paths of a sorted list that lie in `folder` (a path relative to the root)."""
+    prefix = folder.rstrip("/") + "/"
+    lo = bisect.bisect_left(paths, prefix)
+    hi = bisect.bisect_left(paths, prefix[:-1] + chr(ord("/") + 1), lo)
+    return paths[lo:hi]
 
 
 @dataclass
@@ -152,6 +186,7 @@ def load(ws: Workspace, source: disc.Source, settings: Settings, wanted_kinds: s
     out = Loaded()
     entries = source.entries()
     ws.all_paths = {p for p, _, _ in entries}
+    ws._sorted_all = None
     charts = disc.chart_dirs_of([p for p, _, _ in entries])
     ws.charts = charts
     reported_dirs: set[str] = set()
