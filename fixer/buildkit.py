@@ -44,6 +44,8 @@ Heredoc = namedtuple("Heredoc", "name file_descriptor content")
 
 CACHE_SIZE = 1024       # parsed texts kept (a codemod's output is parsed once, for its
                         # validation and the next codemod)
+CACHE_CHARS = 2_000_000 # and at most this much text (a parse takes about 20 times its text:
+                        # a merged Dockerfile of thousands of stages must not pin hundreds of MB)
 BATCH = 64              # texts sent to the child at once by prefetch()
 
 
@@ -92,6 +94,7 @@ _in_process = _space["one"]
 
 
 _cache: OrderedDict[str, tuple] = OrderedDict()     # text -> ("ok", commands) | ("err", message)
+_cached_chars = 0
 
 
 def _raw(texts: list[str]) -> list:
@@ -105,12 +108,16 @@ def _raw(texts: list[str]) -> list:
 
 
 def _store(text: str, result) -> tuple:
+    global _cached_chars
     status, value = result
     entry = (status, value if status == "err" else
              tuple(Command(*c[:8], tuple(Heredoc(*h) for h in c[8])) for c in value))
+    if text not in _cache:
+        _cached_chars += len(text)
     _cache[text] = entry
-    while len(_cache) > CACHE_SIZE:
-        _cache.popitem(last=False)
+    while len(_cache) > 1 and (len(_cache) > CACHE_SIZE or _cached_chars > CACHE_CHARS):
+        old, _ = _cache.popitem(last=False)
+        _cached_chars -= len(old)
     return entry
 
 

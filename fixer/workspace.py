@@ -54,13 +54,15 @@ class Workspace:
     """The repository's infrastructure files as they stand between codemods."""
 
     MAX_PARSED = 256      # parsed documents kept at once (memory stays flat on big repositories)
+    MAX_PARSED_CHARS = 4_000_000   # and their texts at most this long (a parse takes 10-20 times its text)
 
     def __init__(self):
         self.files: dict[str, FileState] = {}
         self.all_paths: set[str] = set()      # every path in the source, infra or not
         self.charts: set[str] = set()         # Helm chart directories (new files there are templates)
         self.origins = Origins()              # edits applied so far, to report lines of the files on disk
-        self._parsed: OrderedDict[str, None] = OrderedDict()
+        self._parsed: OrderedDict[str, int] = OrderedDict()    # path -> length of the parsed text
+        self._parsed_chars = 0
         self._index: dict[str, list[str]] | None = None     # kind -> sorted paths with text
         self._sorted_all: list[str] | None = None
 
@@ -74,9 +76,13 @@ class Workspace:
             return None
         if st.doc is None:
             st.doc = make_document(path, st.kind, st.text, st.bom)
-            self._parsed[path] = None
-            while len(self._parsed) > self.MAX_PARSED:
-                old, _ = self._parsed.popitem(last=False)
+            self._unlist(path)
+            self._parsed[path] = len(st.text)
+            self._parsed_chars += len(st.text)
+            while len(self._parsed) > 1 and (len(self._parsed) > self.MAX_PARSED
+                                              or self._parsed_chars > self.MAX_PARSED_CHARS):
+                old, n = self._parsed.popitem(last=False)
+                self._parsed_chars -= n
                 if old in self.files:
                     self.files[old].doc = None
         else:
@@ -88,11 +94,14 @@ class Workspace:
         buildkit.prefetch([st.text for st in map(self.files.get, paths)
                            if st is not None and st.kind == disc.DOCKERFILE and st.text])
 
+    def _unlist(self, path: str) -> None:
+        self._parsed_chars -= self._parsed.pop(path, 0)
+
     def forget(self, path: str) -> None:
         st = self.files.get(path)
         if st is not None:
             st.doc = None
-        self._parsed.pop(path, None)
+        self._unlist(path)
 
     def forget_parses(self, keep: set[str]) -> None:
         """Drop parsed documents (memory) except for these kinds; texts stay."""
@@ -162,7 +171,7 @@ class Workspace:
             self._index = None
         st.text = text
         st.doc = None
-        self._parsed.pop(path, None)
+        self._unlist(path)
 
 
 def within(paths: list[str], folder: str) -> list[str]:
