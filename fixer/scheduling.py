@@ -215,6 +215,7 @@ class FileByFile:
             cs.findings += part.findings
             cs.skips += part.skips
             cs.seconds += part.seconds
+            cs.pack()
         for line in got.errors:
             ctx.error_line(line)
         ctx.secrets |= got.secrets

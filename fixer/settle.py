@@ -117,6 +117,7 @@ class Settler:
                 if old is not None and new is not None:
                     self.ws.origins.record(path, (e for f in active for e in f.edits if e.path == path))
                 self.ws.set_text(path, new)
+        cs.pack()
 
     def culprits(self, active: list[Finding], bad: dict[str, str],
                  new_texts: dict[str, str | None]) -> list[tuple[Finding, str, str]]:

@@ -16,6 +16,7 @@ from .config import Settings
 from .documents import make_document
 from .k8s import chart_dir
 from .origin import Origins
+from .packed import PackedDict, PackedList
 from .text import DecodeError, TextFile, decode
 
 
@@ -32,12 +33,13 @@ class FileState:
 
 @dataclass
 class ChangeSet:
-    """What one codemod changed: path -> (old text or None, new text or None)."""
+    """What one codemod changed: path -> (old text or None, new text or None). Settled
+    records are packed (fixer.packed) until the report reads them."""
 
     codemod: Codemod
-    changes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
-    skips: list[Skip] = field(default_factory=list)
+    changes: PackedDict = field(default_factory=PackedDict)     # path -> (old, new)
+    findings: PackedList = field(default_factory=PackedList)    # of Finding
+    skips: PackedList = field(default_factory=PackedList)       # of Skip
     notes: list[str] = field(default_factory=list)   # extra lines for the commit message
     seconds: float = 0.0                              # time the codemod took, settling included
 
@@ -48,6 +50,12 @@ class ChangeSet:
     def record(self, path: str, old: str | None, new: str | None) -> None:
         """`path` now holds `new`; the first old text this codemod saw is kept."""
         self.changes[path] = (self.changes[path][0] if path in self.changes else old, new)
+
+    def pack(self) -> None:
+        """The records so far are settled: pack them."""
+        for records in (self.changes, self.findings, self.skips):
+            if hasattr(records, "pack"):
+                records.pack()
 
 
 class Workspace:
