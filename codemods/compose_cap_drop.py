@@ -43,7 +43,8 @@ class ComposeCapDrop(Codemod):
         Example("compose.yaml",
                 "services:\n  app:\n    image: example/app\n", skip="may run as root and need capabilities to start"),
         Example("compose.yaml",
-                "services:\n  web:\n    image: nginx\n    cap_drop: [NET_RAW]\n"),
+                "services:\n  web:\n    image: nginx\n    cap_drop: [NET_RAW]\n",
+                skip="sets its own cap_drop"),
     ]
 
     def fix(self, doc, ctx):
@@ -52,7 +53,10 @@ class ComposeCapDrop(Codemod):
                 yield t
                 continue
             name, svc, line = t.name, t.node, t.line
-            if lookup(doc, svc, "cap_drop", ctx) is not None:
+            have = lookup(doc, svc, "cap_drop", ctx)
+            if have is not None:
+                if have is UNKNOWN or "ALL" not in [c.upper() for c in seq_values(have)]:
+                    yield Skip(doc.path, line, f"service {name} sets its own cap_drop: left as written")
                 continue
             for k in _NEEDS_MORE:
                 v = lookup(doc, svc, k, ctx)

@@ -47,7 +47,8 @@ class ComposeReadOnly(Codemod):
         Example("compose.yaml",
                 "services:\n  app:\n    image: example/app:1\n", skip="its writable paths are unknown"),
         Example("compose.yaml",
-                "services:\n  web:\n    image: nginx\n    read_only: false\n"),
+                "services:\n  web:\n    image: nginx\n    read_only: false\n",
+                skip="sets read_only: false on purpose"),
     ]
 
     def fix(self, doc, ctx):
@@ -57,8 +58,12 @@ class ComposeReadOnly(Codemod):
                 continue
             name, svc, line = t.name, t.node, t.line
             ro = lookup(doc, svc, "read_only", ctx)
-            if ro is not None:
-                continue   # set either way: a choice made on purpose
+            if ro is not None:     # set either way: a choice made on purpose
+                if ro is UNKNOWN:
+                    yield Skip(doc.path, line, f"service {name} extends a service fixer cannot read")
+                elif not is_true(ro):
+                    yield Skip(doc.path, line, f"service {name} sets read_only: false on purpose: left as written")
+                continue
             if is_true(lookup(doc, svc, "privileged", ctx)):
                 yield Skip(doc.path, line, f"service {name} is privileged: read-only root left alone")
                 continue
