@@ -66,7 +66,7 @@ class Repo:
     def _find_refs(self):
         ctx, mset = self.ctx, self.paths
         for doc in ctx.documents((disc.COMPOSE,)):
-            self.refs += self._safe(doc, lambda d: R.compose_refs(d, mset))
+            self.refs += self._safe(doc, lambda d: R.compose_refs(d, mset, ctx.document))
         for doc in ctx.documents((disc.WORKFLOW,)):
             def wf(d):
                 matrix = R.workflow_matrix(d)

@@ -464,7 +464,10 @@ def _action_rewrite(doc, ref, w, fnode, tnode, target, tpl):
 
 # -- compose -----------------------------------------------------------------
 
-def compose_refs(doc, members: set[str]) -> list[Ref]:
+def compose_refs(doc, members: set[str], load=None) -> list[Ref]:
+    """References of a compose file's services. With `load` (path -> document), a
+    reference keeps no parse: the rewrite reads the file again (a repository's compose
+    files, all parsed at once, would hold hundreds of MB)."""
     from ..compose import services
 
     out = []
@@ -500,16 +503,31 @@ def compose_refs(doc, members: set[str]) -> list[Ref]:
             continue
         ref.files = [raw]
         ref.contexts[raw] = norm(here, ctx)
-        ref.rewrite = _compose_rewrite(doc, ref, b, norm(here, ctx), dnode, tnode)
+        ref.rewrite = _compose_rewrite(doc if load is None else None, load, doc.path, name, ref, norm(here, ctx))
         out.append(ref)
     return out
 
 
-def _compose_rewrite(doc, ref, b, ctxdir, dnode, tnode):
+def _build_nodes(doc, service: str):
+    """(build, dockerfile, target) nodes of a service."""
+    from ..compose import services
+
+    for name, _, svc in services(doc):
+        if name == service:
+            b = get(svc, "build")
+            if isinstance(b, MappingNode):
+                return b, get(b, "dockerfile"), get(b, "target")
+            return b, None, None
+    raise Unsafe(f"{doc.path}: service {service} is gone")
+
+
+def _compose_rewrite(kept, load, path, service, ref, ctxdir):
     def rewrite(dest_of):
         d = dest_of(ref.files[0])
         if d is None:
             raise Unsafe(f"{ref.where()}: not merged")
+        doc = kept if kept is not None else load(path)
+        b, dnode, tnode = _build_nodes(doc, service)
         name = map_target(d, ref.files[0], scalar(tnode))
         newf = relto(d.path, ctxdir)
         if isinstance(b, ScalarNode):
