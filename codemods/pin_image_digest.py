@@ -5,7 +5,8 @@ import re
 
 from fixer import suppress
 from fixer.codemod import Codemod, Example, Finding, Option, Skip
-from fixer.imagerefs import SITES
+from fixer.imagerefs import SITES, Site
+from fixer.text import Edit
 
 _LITERAL_IMAGE = re.compile(r"^[ \t-]*image:[ \t]*[\"']?[^\s{\"'][^{\n]*$", re.M)
 
@@ -78,33 +79,29 @@ class PinImageDigest(Codemod):
     ]
 
     def run(self, ctx):
-        sites = []
+        # decided file by file while the document is in hand; only plain sites are kept
+        # (holding every document until the look-ups would hold every parse at once)
+        verify = bool(ctx.settings.get("verify_pins") or ctx.settings.get("update_pins"))
+        todo: list[tuple[str, Site]] = []      # (the file's kind, site)
         for doc in ctx.documents(self.kinds, needles=("image", "FROM", "from", "COPY", "docker://")):
             if doc.kind == "helm" and not _LITERAL_IMAGE.search(doc.text):
                 continue  # every image is templated: nothing to pin, no need to parse
-            found = ctx.guard(self, doc, lambda d, c: SITES[d.kind](d))
-            sites.extend((doc, s) for s in found)
-        verify = bool(ctx.settings.get("verify_pins") or ctx.settings.get("update_pins"))
-        todo = []
-        for doc, site in sites:
-            if site.skip:
-                yield Skip(site.path, site.line, f"{site.where}: {site.text}: {site.skip}")
-                continue
-            why = next(filter(None, (suppress.why(doc, u, self.id) for u in site.users)), "")
-            if why:   # a suppressed FROM keeps the image its ARG names
-                yield Skip(site.path, site.line, f"{site.where}: {site.text}: a FROM using it is {why}")
-                continue
-            if "@" in site.text:
-                if verify:
-                    todo.append((doc, site))
-                continue
-            todo.append((doc, site))
+            for site in ctx.guard(self, doc, lambda d, c: SITES[d.kind](d)):
+                if site.skip:
+                    yield Skip(site.path, site.line, f"{site.where}: {site.text}: {site.skip}")
+                    continue
+                why = next(filter(None, (suppress.why(doc, u, self.id) for u in site.users)), "")
+                if why:   # a suppressed FROM keeps the image its ARG names
+                    yield Skip(site.path, site.line, f"{site.where}: {site.text}: a FROM using it is {why}")
+                    continue
+                if "@" not in site.text or verify:
+                    todo.append((doc.kind, site))
         if not todo:
             return
         from fixer.registry import Resolution, parse_reference
 
-        pins = [(doc, s) for doc, s in todo if "@" not in s.text]
-        pinned = [(doc, s) for doc, s in todo if "@" in s.text]
+        pins = [(kind, s) for kind, s in todo if "@" not in s.text]
+        pinned = [(kind, s) for kind, s in todo if "@" in s.text]
         known = dict(self.options(ctx).get("digests", {}))
         results = {(s.text, s.platform): Resolution(s.text, s.platform, digest=known[s.text])
                    for _, s in pins if s.text in known}
@@ -113,7 +110,7 @@ class PinImageDigest(Codemod):
         resolver = make_resolver(ctx) if wanted or pinned else None
         if wanted:
             results.update(resolver.resolve_many(wanted))
-        for doc, site in pins:
+        for kind, site in pins:
             res = results[(site.text, site.platform)]
             if not res.ok:
                 yield Skip(site.path, site.line, f"{site.where}: {site.text}: {res.reason}")
@@ -123,10 +120,10 @@ class PinImageDigest(Codemod):
             msg = f"{site.where}: {site.text} is not pinned to a digest"
             if res.warning:
                 msg += f" (warning: {res.warning})"
-            check = CHECKS.get(doc.kind, "")
-            if doc.kind == "dockerfile" and ref.tag not in (None, "latest"):
+            check = CHECKS.get(kind, "")
+            if kind == "dockerfile" and ref.tag not in (None, "latest"):
                 check = ""  # DL3007 is about floating latest tags
-            yield Finding(site.path, site.line, msg, [doc.replace(site.start, site.end, new)], check=check)
+            yield Finding(site.path, site.line, msg, [Edit(site.path, site.start, site.end, new)], check=check)
         if pinned:
             yield from self._verify(ctx, resolver, pinned)
 
@@ -135,7 +132,7 @@ class PinImageDigest(Codemod):
 
         update = bool(ctx.settings.get("update_pins"))
         checks = resolver.verify_many(sorted({s.text for _, s in pinned}))
-        for doc, site in pinned:
+        for _, site in pinned:
             v = checks[site.text]
             if v.reason:
                 yield Skip(site.path, site.line, f"{site.where}: {site.text}: {v.reason}")
@@ -146,6 +143,5 @@ class PinImageDigest(Codemod):
                 msg = f"{site.where}: tag {v.tag} now points to {v.suggested}"
                 edits = []
                 if update:
-                    edits = [doc.replace(site.start, site.end,
-                                         parse_reference(site.text).pinned(v.suggested))]
+                    edits = [Edit(site.path, site.start, site.end, parse_reference(site.text).pinned(v.suggested))]
                 yield Finding(site.path, site.line, msg, edits)
