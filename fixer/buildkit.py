@@ -16,7 +16,9 @@ from collections import OrderedDict
 
 from . import childproc
 
-RECYCLE = 4000          # parses before the child is replaced
+RECYCLE = 4000          # parses before the child is replaced (a long text counts as one
+                        # parse per PARSE_CHARS: what the parser keeps grows with the text)
+PARSE_CHARS = 400
 
 # one parse as plain tuples; the child runs this code, and so does this process when
 # the child cannot start
@@ -54,7 +56,7 @@ class ParseError(Exception):
 
 
 class _Child:
-    """The parser process, replaced every RECYCLE parses."""
+    """The parser process, replaced every RECYCLE parses (or as much text)."""
 
     def __init__(self):
         self.proc = childproc.Child(_WORKER)
@@ -72,7 +74,7 @@ class _Child:
                 self.proc.stop()
                 self.count = 0
             result = self.proc.call(texts)
-            self.count += len(texts)
+            self.count += sum(1 + len(t) // PARSE_CHARS for t in texts)
             return result
 
 
