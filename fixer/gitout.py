@@ -36,8 +36,9 @@ def message(cs: ChangeSet, mask, base: str = "") -> str:
     cm = cs.codemod
     lines = [f"fix({cm.id}): {cm.title}", ""]
     lines.append("Files:")
-    lines += [f"- {p}" + (" (new)" if o is None else " (deleted)" if n is None else "")
-              for p, (o, n) in sorted(cs.changes.items())]
+    for p in sorted(cs.changes):
+        o, n = cs.changes[p]
+        lines.append(f"- {p}" + (" (new)" if o is None else " (deleted)" if n is None else ""))
     fixed = cs.fixed
     if fixed:
         lines += ["", "Findings resolved:"]
@@ -97,7 +98,8 @@ def write_branch(repo, base_commit, changesets: list[ChangeSet], branch: str, pr
             if not cs.changes:
                 continue
             info = []
-            for path, (_, new) in sorted(cs.changes.items()):
+            for path in sorted(cs.changes):     # one text at a time (they are packed)
+                new = cs.changes[path][1]
                 full = f"{prefix}{path}"
                 if new is None:
                     info.append(f"0 {'0' * 40}\t{full}")

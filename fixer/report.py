@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from rich.console import Console
 from rich.table import Table
@@ -32,17 +32,18 @@ def changed(changesets: list[ChangeSet]) -> list[ChangeSet]:
 
 
 def plan_lines(changesets: list[ChangeSet], skipped_files, secrets, verbose: bool = False):
-    """The text plan as (text, style) lines, masked; a style of "rule" is a section heading."""
+    """The text plan as (text, style) lines, masked; a style of "rule" is a section heading.
+    A generator: a plan of thousands of files is written as it is made."""
     mask = masker(secrets)
-    out: list[tuple[str, str | None]] = []
     for cs in changed(changesets):
         cm = cs.codemod
         label = f" [{cm.safety}]" if getattr(cm, "safety", "safe") == "unsafe" else ""
-        out.append((f"{cm.id}{label}: {cm.title}", "rule"))
+        yield (f"{cm.id}{label}: {cm.title}", "rule")
         for f in cs.findings:
             check = f" ({f.check})" if f.check else ""
-            out.append((mask(f"{f.path}:{f.line}: {f.message}{check}  [{status_tag(f)}]"), None))
-        for path, (old, new) in sorted(cs.changes.items()):
+            yield (mask(f"{f.path}:{f.line}: {f.message}{check}  [{status_tag(f)}]"), None)
+        for path in sorted(cs.changes):      # one text pair at a time (they are packed)
+            old, new = cs.changes[path]
             for ln in mask(unified(path, old, new)).splitlines():
                 style = None
                 if ln.startswith("+") and not ln.startswith("+++"):
@@ -51,18 +52,17 @@ def plan_lines(changesets: list[ChangeSet], skipped_files, secrets, verbose: boo
                     style = "red"
                 elif ln.startswith("@@"):
                     style = "cyan"
-                out.append((ln, style))
+                yield (ln, style)
         for s in cs.skips:
-            out.append((mask(f"skipped {s.path}:{s.line}: {s.reason}"), "yellow"))
+            yield (mask(f"skipped {s.path}:{s.line}: {s.reason}"), "yellow")
     for cs in changesets:
         if cs.changes or not (cs.skips or cs.findings):
             continue
-        out.append((f"{cs.codemod.id}: nothing changed", "dim rule"))
+        yield (f"{cs.codemod.id}: nothing changed", "dim rule")
         for f in cs.findings:
-            out.append((mask(f"{f.path}:{f.line}: {f.message}  [{status_tag(f)}]"), None))
+            yield (mask(f"{f.path}:{f.line}: {f.message}  [{status_tag(f)}]"), None)
         for s in cs.skips:
-            out.append((mask(f"skipped {s.path}:{s.line}: {s.reason}"), "yellow"))
-    return out
+            yield (mask(f"skipped {s.path}:{s.line}: {s.reason}"), "yellow")
 
 
 def status_tag(f) -> str:
@@ -97,8 +97,13 @@ def print_plan(changesets: list[ChangeSet], skipped_files, errors, secrets, cons
         if not verbose and len(skipped_files) > 20:
             tail.append(f"  … and {len(skipped_files) - 20} more (--verbose)")
     if not console.is_terminal:
-        body = [plain_rule(t, console.width) if st and "rule" in st else t for t, st in lines]
-        console.file.write("".join(ln + "\n" for ln in body) + summary_text(changesets, console.width)
+        batch: list[str] = []
+        for t, st in lines:    # written in batches of lines, not one string of the whole plan
+            batch.append((plain_rule(t, console.width) if st and "rule" in st else t) + "\n")
+            if len(batch) >= 4096:
+                console.file.write("".join(batch))
+                batch = []
+        console.file.write("".join(batch) + summary_text(changesets, console.width)
                            + "".join(ln + "\n" for ln in tail))
         console.file.flush()
         return
@@ -153,16 +158,39 @@ def print_summary(changesets: list[ChangeSet], console: Console) -> None:
         console.print("nothing to change")
 
 
+def by_path(records) -> Iterator[tuple[str, list]]:
+    """(path, its records) in path order. Streamed when the records come in path order,
+    as they are stored (file after file), so a big plan is never all in memory."""
+    paths = [r.path for r in records]
+    if paths != sorted(paths):
+        grouped: dict[str, list] = {}
+        for r in records:
+            grouped.setdefault(r.path, []).append(r)
+        yield from sorted(grouped.items())
+        return
+    group: list = []
+    for r in records:
+        if group and r.path != group[0].path:
+            yield group[0].path, group
+            group = []
+        group.append(r)
+    if group:
+        yield group[0].path, group
+
+
 def plan_entries(changesets: list[ChangeSet], mask):
     """One JSON-ready entry per (codemod, file)."""
     for cs in changesets:
-        findings: dict[str, list] = {}
-        skips: dict[str, list] = {}
-        for f in cs.findings:
-            findings.setdefault(f.path, []).append(f)
-        for s in cs.skips:
-            skips.setdefault(s.path, []).append(s)
-        for path in sorted(set(cs.changes) | set(findings) | set(skips)):
+        findings, skips = by_path(cs.findings), by_path(cs.skips)
+        nf, ns = next(findings, None), next(skips, None)
+        fpaths = {f.path for f in cs.findings} | {s.path for s in cs.skips}
+        for path in sorted(set(cs.changes) | fpaths):
+            mine_f: list = []
+            mine_s: list = []
+            if nf is not None and nf[0] == path:
+                mine_f, nf = nf[1], next(findings, None)
+            if ns is not None and ns[0] == path:
+                mine_s, ns = ns[1], next(skips, None)
             old, new = cs.changes.get(path, (None, None))
             yield {
                 "codemod": cs.codemod.id,
@@ -171,8 +199,8 @@ def plan_entries(changesets: list[ChangeSet], mask):
                 "file": path,
                 "findings": [{"line": f.line, "message": mask(f.message), "check": f.check,
                               "status": f.status, "safety": f.safety, "note": mask(f.note)}
-                             for f in findings.get(path, [])],
-                "skipped": [{"line": s.line, "reason": mask(s.reason)} for s in skips.get(path, [])],
+                             for f in mine_f],
+                "skipped": [{"line": s.line, "reason": mask(s.reason)} for s in mine_s],
                 "diff": mask(unified(path, old, new)) if path in cs.changes else "",
             }
 

@@ -63,3 +63,12 @@ def test_a_packed_run_reports_the_same_plan(tmp_path, monkeypatch, jobs):
     small, res = plan(1)
     assert any(cs.findings._blobs for cs in res.changesets)
     assert small == unpacked
+
+
+def test_records_are_grouped_by_path_in_either_order():
+    from fixer.report import by_path
+
+    ordered = [Skip("a", 1, "x"), Skip("a", 2, "y"), Skip("b", 1, "z")]
+    assert [(p, [s.line for s in g]) for p, g in by_path(ordered)] == [("a", [1, 2]), ("b", [1])]
+    shuffled = [Skip("b", 1, "z"), Skip("a", 1, "x"), Skip("b", 2, "w")]
+    assert [(p, [s.line for s in g]) for p, g in by_path(shuffled)] == [("a", [1]), ("b", [1, 2])]
