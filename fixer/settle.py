@@ -110,12 +110,16 @@ class Settler:
                 active.remove(f)
         for f in active:
             f.status = "fixed"
+        edits_of: dict[str, list] = {}
+        for f in active:
+            for e in f.edits:
+                edits_of.setdefault(e.path, []).append(e)
         for path, new in new_texts.items():
             old = self.ws.text(path)
             if new != old:
                 cs.record(path, old, new)
                 if old is not None and new is not None:
-                    self.ws.origins.record(path, (e for f in active for e in f.edits if e.path == path))
+                    self.ws.origins.record(path, edits_of.get(path, []))
                 self.ws.set_text(path, new)
         cs.pack()
 

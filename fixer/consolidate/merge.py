@@ -4,6 +4,7 @@ from __future__ import annotations
 import posixpath
 import re
 
+from .. import buildkit
 from .members import PREFIX_STOP, Member, key, rel
 
 # a template placeholder kept whole in names: ${{ matrix.x }} or an f-string {x}
@@ -67,12 +68,21 @@ def common_dir(paths: list[str]) -> str:
     return "/".join(out)
 
 
+def with_docs(members: list[Member]):
+    """(member, its document), the parses fetched BATCH at a time: a cluster can be larger
+    than the parse caches, and one round trip to the parser per member is slow."""
+    for i in range(0, len(members), buildkit.BATCH):
+        chunk = [(m, m.doc) for m in members[i:i + buildkit.BATCH]]
+        buildkit.prefetch([d.text for _, d in chunk])
+        yield from chunk
+
+
 def shared_prefix(members: list[Member]) -> int:
     """Number of instructions after the first FROM that every member shares."""
     seqs = []
-    for m in members:       # an instruction is shared with the comments above it
-        ins = m.doc.stages[0].instructions
-        seqs.append([(key(i), _leading(m.doc, i, ins[n].end)) for n, i in enumerate(ins[1:])])
+    for m, doc in with_docs(members):       # an instruction is shared with the comments above it
+        ins = doc.stages[0].instructions
+        seqs.append([(key(i), _leading(doc, i, ins[n].end)) for n, i in enumerate(ins[1:])])
     n = 0
     for col in zip(*seqs):
         if len(set(col)) != 1 or col[0][0][0] in PREFIX_STOP:
@@ -127,9 +137,9 @@ class Merged:
             for ins in st.instructions[1:1 + self.prefix]:
                 out.append(_leading(first, ins, prev) + _chunk(first, ins.start, ins.end))
                 prev = ins.end
-        for m in self.members:
+        for m, doc in with_docs(self.members):
             out.append("\n")
-            out.append(self._member(m, used, externals))
+            out.append(self._member(m, doc, used, externals))
         clash = used & externals
         if clash:
             raise Unsafe(f"stage name {sorted(clash)[0]} would hide an image of the same name")
@@ -137,8 +147,8 @@ class Merged:
         nl = first.newline
         return text if nl == "\n" else text.replace("\n", nl)
 
-    def _member(self, m: Member, used: set[str], externals: set[str]) -> str:
-        doc, target = m.doc, self.names[m.path]
+    def _member(self, m: Member, doc, used: set[str], externals: set[str]) -> str:
+        target = self.names[m.path]
         stages = doc.stages
         mapping: dict[str, str] = {}
         for st in stages:
