@@ -69,16 +69,19 @@ class PackedList:
         return (PackedList, (list(self),))
 
     def pack(self) -> None:
-        """Pack the items added since the last pack, once there are enough of them."""
+        """Pack the items added since the last pack, once there are enough of them, BATCH
+        to a batch (reading one back never unpacks more)."""
         if len(self._tail) >= BATCH:
-            self._blobs.append(_pack(self._tail))
+            for i in range(0, len(self._tail), BATCH):
+                self._blobs.append(_pack(self._tail[i:i + BATCH]))
             self._packed += len(self._tail)
             self._tail = []
 
 
 class PackedDict:
-    """A dict whose settled values are packed; keys stay in memory, in insertion order.
-    Setting a packed key again keeps the new value (the packed one is not read again)."""
+    """A dict whose settled values are packed; keys stay in memory, in insertion order
+    (items() gives stored order). Setting a packed key again keeps the new value (the
+    packed one is not read again)."""
 
     def __init__(self, items: dict | None = None):
         self._where: dict[Any, int] = {}       # key -> batch number, -1: not packed
@@ -119,8 +122,12 @@ class PackedDict:
         return self._where.keys()
 
     def items(self) -> Iterator[tuple]:
-        for key in list(self._where):
-            yield key, self[key]
+        """In stored order (batch after batch, each in key order), each batch unpacked once."""
+        for n, blob in enumerate(self._blobs):
+            for key, value in _unpack(blob).items():
+                if self._where.get(key) == n:
+                    yield key, value
+        yield from list(self._tail.items())
 
     def values(self) -> Iterator:
         for _, v in self.items():
@@ -136,9 +143,14 @@ class PackedDict:
         return (PackedDict, (dict(self.items()),))
 
     def pack(self) -> None:
+        """Pack the values set since the last pack, BATCH to a batch in key order (the
+        report reads them in key order: one batch unpacked at a time)."""
         if len(self._tail) >= BATCH:
-            n = len(self._blobs)
-            self._blobs.append(_pack(self._tail))
-            for key in self._tail:
-                self._where[key] = n
+            entries = sorted(self._tail.items(), key=lambda kv: str(kv[0]))
+            for i in range(0, len(entries), BATCH):
+                n = len(self._blobs)
+                chunk = dict(entries[i:i + BATCH])
+                self._blobs.append(_pack(chunk))
+                for key in chunk:
+                    self._where[key] = n
             self._tail = {}
