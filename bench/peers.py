@@ -55,6 +55,17 @@ _SERVICES = re.compile(r"^services\s*:", re.M)
 _IGNORED = {".git", "node_modules", "vendor", ".venv"}
 
 
+def compiled() -> None:
+    """Compile fixer's modules once, as pip does at install (an editable install under
+    PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module at every start; the
+    peers and checkov, installed by pip, have theirs)."""
+    import compileall
+
+    root = Path(__file__).resolve().parent.parent
+    for d in ("fixer", "codemods"):
+        compileall.compile_dir(str(root / d), quiet=1)
+
+
 # -- peers ---------------------------------------------------------------------------
 
 def install(scratch: Path) -> dict[str, list[str]]:
@@ -281,6 +292,7 @@ def main() -> None:
     args = ap.parse_args()
     args.scratch.mkdir(parents=True, exist_ok=True)
     cmds = install(args.scratch)
+    compiled()      # as `pip install` leaves a package: bytecode written (both tools get it)
     fixer = [args.fixer]
     compose_tools = ["fixer", "compose-lint", "compose-harden", "dclint"]
     workflow_tools = ["fixer-workflows", "zizmor"]

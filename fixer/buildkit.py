@@ -46,7 +46,7 @@ Heredoc = namedtuple("Heredoc", "name file_descriptor content")
 
 CACHE_SIZE = 1024       # parsed texts kept (a codemod's output is parsed once, for its
                         # validation and the next codemod)
-CACHE_CHARS = 2_000_000 # and at most this much text (a parse takes about 20 times its text:
+CACHE_CHARS = 1_000_000 # and at most this much text (a parse takes about 20 times its text:
                         # a merged Dockerfile of thousands of stages must not pin hundreds of MB)
 BATCH = 64              # texts sent to the child at once by prefetch()
 

@@ -62,7 +62,7 @@ class Workspace:
     """The repository's infrastructure files as they stand between codemods."""
 
     MAX_PARSED = 256      # parsed documents kept at once (memory stays flat on big repositories)
-    MAX_PARSED_CHARS = 4_000_000   # and their texts at most this long (a parse takes 10-20 times its text)
+    MAX_PARSED_CHARS = 1_000_000   # and their texts at most this long (a parse takes 10-20 times its text)
 
     def __init__(self):
         self.files: dict[str, FileState] = {}
