@@ -38,6 +38,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from compiled import compile_fixer  # bench/compiled.py (this script's folder is on sys.path)
+
 HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE))
 
@@ -53,17 +55,6 @@ WORKFLOW_RULES = {"excessive-permissions": "gha-permissions", "artipacked": "gha
                   "template-injection": "gha-template-injection"}
 _SERVICES = re.compile(r"^services\s*:", re.M)
 _IGNORED = {".git", "node_modules", "vendor", ".venv"}
-
-
-def compiled() -> None:
-    """Compile fixer's modules once, as pip does at install (an editable install under
-    PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module at every start; the
-    peers and checkov, installed by pip, have theirs)."""
-    import compileall
-
-    root = Path(__file__).resolve().parent.parent
-    for d in ("fixer", "codemods"):
-        compileall.compile_dir(str(root / d), quiet=1)
 
 
 # -- peers ---------------------------------------------------------------------------
@@ -292,7 +283,7 @@ def main() -> None:
     args = ap.parse_args()
     args.scratch.mkdir(parents=True, exist_ok=True)
     cmds = install(args.scratch)
-    compiled()      # as `pip install` leaves a package: bytecode written (both tools get it)
+    compile_fixer()     # as `pip install` leaves a package (the other tools have theirs)
     fixer = [args.fixer]
     compose_tools = ["fixer", "compose-lint", "compose-harden", "dclint"]
     workflow_tools = ["fixer-workflows", "zizmor"]

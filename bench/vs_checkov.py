@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from compiled import compile_fixer  # bench/compiled.py (this script's folder is on sys.path)
+
 from fixer import discovery as disc
 
 INFRA = {disc.DOCKERFILE, disc.COMPOSE, disc.K8S, disc.HELM, disc.HELM_VALUES, disc.WORKFLOW}
@@ -50,24 +52,13 @@ def timed(cmd: list[str], ok: tuple[int, ...]) -> float:
     return wall
 
 
-def compiled() -> None:
-    """Compile fixer's modules once, as pip does at install (an editable install under
-    PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module at every start;
-    checkov, installed by pip, has its bytecode)."""
-    import compileall
-
-    root = Path(__file__).resolve().parent.parent
-    for d in ("fixer", "codemods"):
-        compileall.compile_dir(str(root / d), quiet=1)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("repos", type=Path, nargs="+", help="repository directories")
     ap.add_argument("--checkov", default=shutil.which("checkov") or "/tmp/checkov-venv/bin/checkov")
     args = ap.parse_args()
     fixer = [sys.executable, "-m", "fixer.cli", "plan"]
-    compiled()      # as `pip install` leaves a package: bytecode written (both tools get it)
+    compile_fixer()     # as `pip install` leaves a package (the other tools have theirs)
     checkov_flags = ["--framework", "dockerfile", "kubernetes", "github_actions", "--skip-download",
                      "-o", "json", "--quiet"]
     print(f"{'repository':<24} {'infra files':>11} {'fixer s':>8} {'checkov s':>9} {'ratio':>6}")

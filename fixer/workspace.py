@@ -134,6 +134,10 @@ class Workspace:
             out += within(ps, under) if under else ps
         return out if len(kinds) == 1 else sorted(out)   # a new list: callers may keep it
 
+    def set_all_paths(self, paths: set[str]) -> None:
+        self.all_paths = paths
+        self._sorted_all = None
+
     def sorted_paths(self, under: str = "") -> list[str]:
         """Every path of the source (infrastructure or not), sorted, in the folder `under`."""
         if self._sorted_all is None or len(self._sorted_all) != len(self.all_paths):
@@ -202,8 +206,7 @@ def load(ws: Workspace, source: disc.Source, settings: Settings, wanted_kinds: s
     """Read the source's infrastructure files of these kinds into the workspace."""
     out = Loaded()
     entries = source.entries()
-    ws.all_paths = {p for p, _, _ in entries}
-    ws._sorted_all = None
+    ws.set_all_paths({p for p, _, _ in entries})
     charts = disc.chart_dirs_of([p for p, _, _ in entries])
     ws.charts = charts
     reported_dirs: set[str] = set()

@@ -464,10 +464,10 @@ def _action_rewrite(doc, ref, w, fnode, tnode, target, tpl):
 
 # -- compose -----------------------------------------------------------------
 
-def compose_refs(doc, members: set[str], load=None) -> list[Ref]:
-    """References of a compose file's services. With `load` (path -> document), a
-    reference keeps no parse: the rewrite reads the file again (a repository's compose
-    files, all parsed at once, would hold hundreds of MB)."""
+def compose_refs(doc, members: set[str], load) -> list[Ref]:
+    """References of a compose file's services. A reference keeps no parse: its rewrite
+    reads the file again through `load` (path -> document); a repository's compose files,
+    all parsed at once, would hold hundreds of MB."""
     from ..compose import services
 
     out = []
@@ -503,7 +503,7 @@ def compose_refs(doc, members: set[str], load=None) -> list[Ref]:
             continue
         ref.files = [raw]
         ref.contexts[raw] = norm(here, ctx)
-        ref.rewrite = _compose_rewrite(doc if load is None else None, load, doc.path, name, ref, norm(here, ctx))
+        ref.rewrite = _compose_rewrite(load, doc.path, name, ref, norm(here, ctx))
         out.append(ref)
     return out
 
@@ -521,12 +521,12 @@ def _build_nodes(doc, service: str):
     raise Unsafe(f"{doc.path}: service {service} is gone")
 
 
-def _compose_rewrite(kept, load, path, service, ref, ctxdir):
+def _compose_rewrite(load, path, service, ref, ctxdir):
     def rewrite(dest_of):
         d = dest_of(ref.files[0])
         if d is None:
             raise Unsafe(f"{ref.where()}: not merged")
-        doc = kept if kept is not None else load(path)
+        doc = load(path)
         b, dnode, tnode = _build_nodes(doc, service)
         name = map_target(d, ref.files[0], scalar(tnode))
         newf = relto(d.path, ctxdir)
