@@ -19,8 +19,10 @@ second run shows whether it is idempotent). Every output is judged by the same c
   service (same file and service name) for which its report holds a skip of that
   category's codemod with the reason; for workflows, up to as many as it skipped in the
   same file
-- time: median wall time per repository (fixer runs its compose codemods for the compose
-  table and its workflow codemods for the workflow table, as each peer does its own part)
+- time: median wall time per repository that has files of the table's kind (fixer runs
+  the codemods whose first kind is compose for the compose table, those of workflows for
+  the workflow table, as each peer does its own part; codemods of other kinds that also
+  edit compose files, such as consolidating Dockerfiles, are not part of the comparison)
 
 Prints one markdown table for compose files and one for workflows.
 """
@@ -255,8 +257,8 @@ def run_tool(tool: str, cmds: dict, fixer: list[str], root: Path, cfiles: list[s
 
     if tool in ("fixer", "fixer-workflows"):
         out = ["--format", "json", "-o", str(report)] if report else []
-        only = ",".join(c.id for c in all_codemods() if set(c.targets or c.kinds) & (
-            {"workflow"} if tool == "fixer-workflows" else {"compose"}))
+        kind = "workflow" if tool == "fixer-workflows" else "compose"
+        only = ",".join(c.id for c in all_codemods() if (c.targets or c.kinds)[0] == kind)
         call(fixer + ["check", str(root), "--write", "--offline", "--fail-on", "never", "--only", only, *out])
     elif tool == "compose-lint" and cfiles:
         for i in range(0, len(cfiles), 50):
@@ -313,6 +315,7 @@ def main() -> None:
             secs, crashes = run_tool(tool, cmds, fixer, work, cfiles, wfiles, report if mine else None)
             st = stats[tool]
             st["times"].append(secs)
+            st["last"] = repo.name
             st["crashes"] += crashes
             new_c, new_w = snapshot(work, cfiles), snapshot(work, wfiles)
             if tool in compose_tools:
@@ -343,7 +346,9 @@ def main() -> None:
                 st["unstable"] += sum(again_c[f] != new_c[f] for f in cfiles)
             if tool in workflow_tools:
                 st["wunstable"] += sum(again_w[f] != new_w[f] for f in wfiles)
-        print(f"{repo.name}: {len(cfiles)} compose files, {len(wfiles)} workflows", file=sys.stderr)
+        took = "; ".join(f"{t} {stats[t]['times'][-1]:.2f} s" for t in tools
+                         if stats[t]["times"] and stats[t].get("last") == repo.name)
+        print(f"{repo.name}: {len(cfiles)} compose files, {len(wfiles)} workflows: {took}", file=sys.stderr)
 
     names = {t: "fixer" if t.startswith("fixer") else f"{t} {version(cmds[t])}" for t in tools}
     med = {t: f"{statistics.median(stats[t]['times']):.1f} s" if stats[t]["times"] else "-" for t in tools}

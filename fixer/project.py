@@ -12,6 +12,7 @@ command, and in mounted config files (nginx, Caddy, Prometheus, Grafana datasour
 """
 from __future__ import annotations
 
+import functools
 import json
 import posixpath
 import re
@@ -293,12 +294,41 @@ def _command_sets(m: Model, ctx) -> list[FileSet]:
     return out
 
 
+_FILE_FLAG = re.compile(r"(?:^|\s)(?:-f|--file|-c|--compose-file)(?:=|\s|$)")
+
+
+def _names_files(text: str) -> bool:
+    """Whether a compose command in `text` is followed, on its line (with its `\\`
+    continuations), by a file option: the only commands read from documentation."""
+    for m in _COMPOSE_CMD.finditer(text):
+        end = m.end()
+        while True:
+            nl = text.find("\n", end)
+            if nl < 0:
+                nl = len(text)
+                break
+            if not text[end:nl].rstrip().endswith("\\"):
+                break
+            end = nl + 1
+        if _FILE_FLAG.search(text, m.end(), nl):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=1)
+def _markdown():
+    """A Markdown parser for code blocks only (inline markup is never read)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt().disable("inline")
+
+
 def _shell_chunks(text: str, path: str, kind: str):
     """(shell text, its first line number) of a file."""
     if kind == "markdown":
-        from markdown_it import MarkdownIt
-
-        for tok in MarkdownIt().parse(text):
+        if not _names_files(text):
+            return
+        for tok in _markdown().parse(text):
             if tok.type == "fence" and (tok.info.split() or [""])[0].lower() in ("", "sh", "bash", "shell",
                                                                                "console", "zsh", "shell-session"):
                 body = "\n".join(re.sub(r"^\s*\$ ", "", ln) for ln in tok.content.splitlines())

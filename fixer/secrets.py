@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 MASK = "****"
 # cheap test before a file is parsed: a secret-like name or a URL with a password
-_HINT = re.compile(r"(?i)pass|pwd|secret|token|key|credential|dsn|://[^\s/:@]*:[^\s/@]+@")
+_HINT = re.compile(r"(?i)pass|pwd|secret|token|key|credential|dsn|auth|://[^\s/:@]*:[^\s/@]+@")
 _TOKEN = r"A-Za-z0-9_"
 
 
@@ -122,7 +122,8 @@ def find(path: str, kind: str, text: str) -> set[str]:
         return set()
     out = set()
     for name, value in pairs:
-        if isinstance(value, str):
+        # every rule needs a secret-like name or a URL with a password
+        if isinstance(value, str) and (_HINT.search(str(name)) or "@" in value):
             hit = secret_in(str(name), value)
             if hit and not placeholder(hit):
                 out.add(hit)
@@ -168,11 +169,15 @@ _NAME_LINE_M = re.compile(_NAME_LINE.pattern.replace("\\s", "[ \\t]"), re.M)
 def _secret_position(line: str, start: int, value: str, name: str | None) -> bool:
     """Whether `value` at `start` of `line` sits where a secret goes: a URL's password, the
     value of a secret-like name (a Kubernetes `value:` under such a `name:`), a flag."""
-    before = line[:start]
+    # what decides is just before the value (searching a whole long line is slow)
+    before = line[max(0, start - 256):start]
     if _URL_BEFORE.search(before) and line.startswith("@", start + len(value)):
         return True
     if re.search(r"\s-p$", before):
         return True      # mysql -pPASSWORD
+    tail = before.rstrip("\"'")
+    if not tail or tail[-1] not in ":= \t":
+        return False     # no `key: `, `key=` or `--flag ` right before it
     m = _KEY_BEFORE.search(before)
     if not m:
         return False

@@ -6,6 +6,7 @@ with the YAML parser. Any other text counts only URLs and `host:port` words.
 """
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from urllib.parse import urlsplit
@@ -101,25 +102,36 @@ def yaml_hosts(text: str) -> list[str]:
             s = s.strip()
             if " " in s or not s:
                 continue
-            if "://" in s or re.fullmatch(r"[A-Za-z0-9_.-]+:\d+", s):
+            if "://" in s or (":" in s and _HOST_PORT.fullmatch(s)):
                 h = address_host(s)
                 if h:
                     out.append(h)
     return out
 
 
+_HOST_PORT = re.compile(r"[A-Za-z0-9_.-]+:\d+")
+_NAME_PORT = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*:\d+/?")
+_WORD_SEP = re.compile(r"[\s\"'=,;()<>]+")
+
+
 def text_hosts(text: str) -> list[str]:
     out = []
-    for w in re.split(r"[\s\"'=,;()<>]+", text):
-        if "://" in w or re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]*:\d+/?", w):
+    for w in _WORD_SEP.split(text):
+        if ":" in w and ("://" in w or _NAME_PORT.fullmatch(w)):
             h = address_host(w)
             if h:
                 out.append(h)
     return out
 
 
-def config_hosts(path: str, text: str) -> list[str]:
-    """Hosts a config file names, read the way its program reads it."""
+@functools.lru_cache(maxsize=128)
+def config_hosts(path: str, text: str) -> tuple[str, ...]:
+    """Hosts a config file names, read the way its program reads it (a folder mounted
+    into several services is read once)."""
+    return tuple(_config_hosts(path, text))
+
+
+def _config_hosts(path: str, text: str) -> list[str]:
     name = posixpath.basename(path).lower()
     if not text:
         return []

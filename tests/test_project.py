@@ -95,12 +95,12 @@ def test_config_files_name_their_upstreams():
              "  location / { proxy_pass http://backend; }\n  location /ws { proxy_pass \"http://ws:9000/\"; }\n}\n")
     assert set(upstreams.config_hosts("nginx/default.conf", nginx)) == {"api", "api2", "backend", "ws"}
     caddy = "example.com {\n  reverse_proxy /grafana/* grafana:3000\n  reverse_proxy api:8000 api2:8000\n}\n"
-    assert upstreams.config_hosts("Caddyfile", caddy) == ["grafana", "api", "api2"]
+    assert list(upstreams.config_hosts("Caddyfile", caddy)) == ["grafana", "api", "api2"]
     prom = ("scrape_configs:\n  - job_name: api\n    static_configs:\n      - targets: ['api:9090', 'node:9100']\n"
             "alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [alertmanager:9093]\n")
-    assert upstreams.config_hosts("prometheus.yml", prom) == ["api", "node", "alertmanager"]
+    assert list(upstreams.config_hosts("prometheus.yml", prom)) == ["api", "node", "alertmanager"]
     graf = "apiVersion: 1\ndatasources:\n  - name: Prometheus\n    type: prometheus\n    url: http://prometheus:9090\n"
-    assert upstreams.config_hosts("grafana/datasources.yaml", graf) == ["prometheus"]
+    assert list(upstreams.config_hosts("grafana/datasources.yaml", graf)) == ["prometheus"]
 
 
 # -- compose-networks -----------------------------------------------------------------
