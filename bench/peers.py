@@ -3,7 +3,8 @@
     python bench/peers.py REPO_DIR [REPO_DIR ...] [--scratch DIR] [--fixer PATH]
 
 Peers are installed from their registries into the scratch folder (never vendored):
-compose-lint, compose-harden and zizmor from PyPI (a virtualenv), dclint from npm. Each
+compose-lint, compose-harden and zizmor from PyPI (a virtualenv), dclint from npm. This
+checkout of fixer is pip-installed there too, as its users install it. Each
 tool runs on its own identical copy of every repository (without `.git`), twice (the
 second run shows whether it is idempotent). Every output is judged by the same checks:
 
@@ -75,6 +76,20 @@ def install(scratch: Path) -> dict[str, list[str]]:
             "compose-harden": [str(venv / "bin" / "compose-harden")],
             "zizmor": [str(venv / "bin" / "zizmor")],
             "dclint": [str(npm / "node_modules" / ".bin" / "dclint")]}
+
+
+def install_fixer(scratch: Path) -> str:
+    """Install this checkout of fixer into `scratch` as a user does (`pip install`, not
+    editable: bytecode compiled, no import hook), again at every run; its command."""
+    venv = scratch / "fixer-venv"
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-c", str(HERE / "constraints.txt")]
+    if not (venv / "bin" / "fixer").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(pip + ["pip", "setuptools"], check=True)
+        subprocess.run(pip + ["--no-build-isolation", str(HERE)], check=True)
+    else:
+        subprocess.run(pip + ["--no-build-isolation", "--no-deps", "--force-reinstall", str(HERE)], check=True)
+    return str(venv / "bin" / "fixer")
 
 
 def version(cmd: list[str]) -> str:
@@ -281,12 +296,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("repos", nargs="+", type=Path)
     ap.add_argument("--scratch", type=Path, default=Path("/tmp/fixer-peers"))
-    ap.add_argument("--fixer", default=str(Path(sys.executable).parent / "fixer"))
+    ap.add_argument("--fixer", help="fixer command to run (default: this checkout, pip-installed "
+                                     "into the scratch folder)")
     args = ap.parse_args()
     args.scratch.mkdir(parents=True, exist_ok=True)
     cmds = install(args.scratch)
-    compile_fixer()     # as `pip install` leaves a package (the other tools have theirs)
-    fixer = [args.fixer]
+    if args.fixer:
+        compile_fixer()     # as `pip install` leaves a package (the other tools have theirs)
+    fixer = [args.fixer or install_fixer(args.scratch)]
     compose_tools = ["fixer", "compose-lint", "compose-harden", "dclint"]
     workflow_tools = ["fixer-workflows", "zizmor"]
     tools = compose_tools + workflow_tools

@@ -9,13 +9,25 @@ from fixer.codemod import Codemod
 
 
 @lru_cache(maxsize=1)
+def module_ids() -> tuple[str, ...]:
+    """The codemod ids, read from the module names (module `compose_cap_drop` holds the
+    codemod `compose-cap-drop`) without importing them."""
+    return tuple(sorted(info.name.replace("_", "-") for info in pkgutil.iter_modules(__path__)
+                        if not info.name.startswith("_")))
+
+
+@lru_cache(maxsize=1)
 def all_codemods() -> tuple[Codemod, ...]:
     """Every codemod, in the order the engine runs them."""
+    return some_codemods(module_ids())
+
+
+@lru_cache(maxsize=64)
+def some_codemods(ids: tuple[str, ...]) -> tuple[Codemod, ...]:
+    """These codemods only, in run order: a run with `--only` imports no other module."""
     found: dict[str, Codemod] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        mod = importlib.import_module(f"{__name__}.{info.name}")
+    for name in sorted(i.replace("-", "_") for i in ids):
+        mod = importlib.import_module(f"{__name__}.{name}")
         for obj in vars(mod).values():
             if isinstance(obj, type) and issubclass(obj, Codemod) and obj.id and obj.__module__ == mod.__name__:
                 if obj.id in found:

@@ -36,6 +36,7 @@ class ComposeHealthcheck(Codemod):
     id = "compose-healthcheck"
     title = "Add health checks to well-known services and wait for them"
     kinds = ("compose", "dockerfile")   # Dockerfiles are read to follow wrappers
+    uses_model = True
     targets = ("compose",)
     severity = "low"
     safety = "evidenced"

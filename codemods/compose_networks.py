@@ -14,6 +14,7 @@ class ComposeNetworks(Codemod):
     id = "compose-networks"
     title = "Put datastores on an internal network"
     kinds = ("compose",)
+    uses_model = True
     severity = "medium"
     safety = "evidenced"
     checks = ("cis-docker:5.29",)

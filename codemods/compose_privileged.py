@@ -36,6 +36,7 @@ class ComposePrivileged(Codemod):
     id = "compose-privileged"
     title = "Remove privileged mode and the Docker socket from compose services"
     kinds = ("compose",)
+    uses_model = True
     severity = "high"
     safety = "evidenced"
     checks = ("cis-docker:5.4", "cis-docker:5.15", "cis-docker:5.31", "cis-docker:5.5")

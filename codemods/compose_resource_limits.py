@@ -107,6 +107,7 @@ class ComposeResourceLimits(Codemod):
     id = "compose-resource-limits"
     title = "Set memory and CPU limits on compose services"
     kinds = ("compose",)
+    uses_model = True
     severity = "low"
     safety = "unsafe"
     checks = ("cis-docker:5.10", "cis-docker:5.11")

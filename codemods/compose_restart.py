@@ -67,6 +67,7 @@ class ComposeRestart(Codemod):
     id = "compose-restart"
     title = "Restart long-running compose services"
     kinds = ("compose",)
+    uses_model = True
     severity = "low"
     safety = "evidenced"
     checks = ("fixer:compose-restart",)

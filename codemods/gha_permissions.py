@@ -9,7 +9,7 @@ from fixer import suppress
 from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer.yamldoc import get, has_own, scalar
 
-from .gha_common import jobs, root, runs_of, steps
+from ._gha_common import jobs, root, runs_of, steps
 
 # action (owner/repo[/path], lower case) -> permissions it needs beyond contents: read
 ACTIONS: dict[str, dict[str, str]] = {

@@ -10,7 +10,7 @@ from fixer import shell
 from fixer.codemod import Codemod, Example, Finding, Skip
 from fixer.yamldoc import get, scalar
 
-from .gha_common import step_label, steps
+from ._gha_common import step_label, steps
 
 # actions that push, open pull requests or tag with the git credentials checkout stored
 PUSHING_ACTIONS = (
@@ -123,7 +123,7 @@ class GhaPersistCredentials(Codemod):
         return "actions/checkout" in text
 
     def fix(self, doc, ctx):
-        from .gha_common import jobs
+        from ._gha_common import jobs
 
         for jid, _, job in jobs(doc):
             all_steps = list(steps(job))

@@ -10,7 +10,7 @@ from yaml.nodes import ScalarNode
 from fixer.codemod import Codemod, Example, Finding, Option, Skip
 from fixer.yamldoc import get
 
-from .gha_common import jobs, steps
+from ._gha_common import jobs, steps
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _SHORT_SHA = re.compile(r"^[0-9a-f]{7,39}$")

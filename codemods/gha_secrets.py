@@ -8,7 +8,7 @@ from yaml.nodes import ScalarNode
 from fixer.codemod import Codemod, Example, Finding, Option, Skip
 from fixer.secrets import occurrences, why_stays
 
-from .gha_common import env_blocks
+from ._gha_common import env_blocks
 
 # names that hold credentials
 _SECRET_NAME = re.compile(

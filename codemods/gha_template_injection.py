@@ -12,7 +12,7 @@ from fixer.shell import _parser
 from fixer.text import Edit
 from fixer.yamldoc import Raw, get, items, scalar
 
-from .gha_common import jobs, root, step_label, steps
+from ._gha_common import jobs, root, step_label, steps
 
 # Values anyone who can open an issue, a pull request or push a branch controls.
 UNTRUSTED = re.compile(

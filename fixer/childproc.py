@@ -28,21 +28,27 @@ class Child:
     """The process, started on first use, and again in a forked copy of fixer (the
     parent's process and pipes stay the parent's)."""
 
-    def __init__(self, script: str):
+    def __init__(self, script: str, env: dict[str, str] | None = None):
         self.script = script + LOOP
+        self.env = env        # added to this process's environment
         self.proc: subprocess.Popen | None = None
         self.pid = 0
 
     def running(self) -> bool:
         return self.proc is not None and self.pid == os.getpid() and self.proc.poll() is None
 
+    def start(self) -> None:
+        """Start the process now (it starts up while this one goes on); no-op when running."""
+        if not self.running():
+            self.proc = subprocess.Popen([sys.executable, "-c", self.script], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                         env=dict(os.environ, **self.env) if self.env else None)
+            self.pid = os.getpid()
+
     def call(self, request):
         """One round trip; OSError, EOFError or pickle.UnpicklingError when the process
         ended."""
-        if not self.running():
-            self.proc = subprocess.Popen([sys.executable, "-c", self.script], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            self.pid = os.getpid()
+        self.start()
         data = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
         self.proc.stdin.write(struct.pack("<I", len(data)) + data)
         self.proc.stdin.flush()

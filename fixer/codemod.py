@@ -89,6 +89,7 @@ class Codemod:
     examples: list[Example] = []
     order: int = 500               # engine runs codemods by (order, id)
     needs_network: bool = False
+    uses_model: bool = False       # reads ctx.model (kept for the run until no later codemod does)
     # "file": fix(doc) reads and edits only its own file (a Helm template: its own chart,
     # values.yaml included) and other kinds of files. Neighbouring codemods of that scope
     # then run file by file, so each file is parsed once for all of them.

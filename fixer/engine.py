@@ -67,8 +67,11 @@ class Engine:
                 out.append(self._run_codemod(ctx, settler, group[0]))
             else:
                 out += by_file.run(group)
-            # parsed documents are kept only for the kinds the next codemod reads
+            # parsed documents are kept only for the kinds the next codemod reads, the
+            # repository model while a later codemod reads it
             self.ws.forget_parses(keep=set(todo[n + 1][0].kinds) if n + 1 < len(todo) else set())
+            if not any(cm.uses_model for later in todo[n + 1:] for cm in later):
+                ctx.shared.pop("model", None)
         return out
 
     def _run_codemod(self, ctx: Context, settler: Settler, cm: Codemod) -> ChangeSet:

@@ -7,55 +7,58 @@ inside inserted text maps to where the insertion happened.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from array import array
 from typing import Iterable
 
 from .text import Edit
 
 
-@dataclass(frozen=True, slots=True)
-class Splice:
-    """[start, end) of the older text was replaced by `size` characters."""
-
-    start: int
-    end: int
-    size: int
+Splices = array      # one edit set: (start, end, size) per splice, flat, in apply order:
+                     # [start, end) of the older text was replaced by `size` characters
+                     # (a run keeps one per edit of every file: 8 bytes a number)
 
 
-def splices(edits: Iterable[Edit]) -> list[Splice]:
+def splices(edits: Iterable[Edit]) -> Splices:
     """One edit set (edits into the same text) in the order apply_edits applies them."""
     unique = dict.fromkeys(e for e in edits if not e.deletes_file)
-    return sorted((Splice(e.start, e.end, len(e.text or "")) for e in unique),
-                  key=lambda s: (s.start, s.end))
+    out = array("q")
+    for start, end, size in sorted(((e.start, e.end, len(e.text or "")) for e in unique),
+                                   key=lambda t: (t[0], t[1])):
+        out.extend((start, end, size))
+    return out
 
 
-def back(sets: list[list[Splice]], pos: int) -> int:
+def _triples(ss: Splices):
+    return zip(ss[0::3], ss[1::3], ss[2::3])
+
+
+def back(sets: list[Splices], pos: int) -> int:
     """Position in the original text of `pos` in the text after all these edit sets."""
     for ss in reversed(sets):
         shift = 0
-        for s in ss:
-            new_start = s.start + shift
+        for start, end, size in _triples(ss):
+            new_start = start + shift
             if pos < new_start:
                 break
-            if pos < new_start + s.size:     # inside inserted text
+            if pos < new_start + size:     # inside inserted text
                 pos = new_start
                 break
-            shift += s.size - (s.end - s.start)
+            shift += size - (end - start)
         pos -= shift
     return pos
 
 
-def back_span(sets: list[list[Splice]], start: int, end: int) -> tuple[int, int] | None:
+def back_span(sets: list[Splices], start: int, end: int) -> tuple[int, int] | None:
     """(start, end) in the original text, or None when the span touches an earlier edit."""
     for ss in reversed(sets):
         shift = 0
-        for s in ss:
-            new_start = s.start + shift
-            new_end = new_start + s.size
+        for s_start, s_end, size in _triples(ss):
+            new_start = s_start + shift
+            new_end = new_start + size
             if end < new_start:
                 break
             if start > new_end:
-                shift += s.size - (s.end - s.start)
+                shift += size - (s_end - s_start)
                 continue
             return None
         start, end = start - shift, end - shift
@@ -81,7 +84,7 @@ class Origins:
     """Per path, the edit sets applied so far in a run."""
 
     def __init__(self):
-        self.sets: dict[str, list[list[Splice]]] = {}
+        self.sets: dict[str, list[Splices]] = {}
 
     def record(self, path: str, edits: Iterable[Edit]) -> None:
         self.sets.setdefault(path, []).append(splices(edits))

@@ -47,6 +47,19 @@ def all_codemods():
     return load()
 
 
+def wanted_codemods(settings: config.Settings):
+    """The codemods `--only` names (checked to exist), importing no others; all without it."""
+    from codemods import module_ids, some_codemods
+
+    if not settings.only:
+        return all_codemods()
+    known = set(module_ids())
+    for name in settings.only + settings.skip:
+        if name not in known:
+            raise UsageError(f"unknown codemod '{name}' (see `fixer rules`)")
+    return some_codemods(tuple(sorted(set(settings.only))))
+
+
 def in_git(path: Path) -> bool:
     r = subprocess.run(["git", "-C", str(path), "rev-parse", "--is-inside-work-tree"],
                        capture_output=True, text=True)
@@ -62,7 +75,7 @@ def check_path(path: Path) -> Path:
 
 
 def run(source: Source, settings: config.Settings, codemods=None, root: Path | None = None) -> Result:
-    codemods = select(all_codemods() if codemods is None else codemods, settings)
+    codemods = select(wanted_codemods(settings) if codemods is None else codemods, settings)
     engine = Engine(settings, codemods)
     engine.load(source)
     unread = {line.split(": ", 1)[0] for line in engine.errors}   # read and decode errors

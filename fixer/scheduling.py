@@ -13,7 +13,7 @@ from . import buildkit
 from . import discovery as disc
 from .codemod import Codemod, Finding, Skip
 from .context import Context
-from .origin import Splice
+from .origin import Splices
 from .settle import Settler
 from .workspace import ChangeSet, Workspace
 
@@ -78,7 +78,7 @@ class WorkerResult:
     secrets: set[str]
     notes: dict[str, list[str]]
     bad_files: set[str]
-    origins: dict[str, list[list[Splice]]] = field(default_factory=dict)
+    origins: dict[str, list[Splices]] = field(default_factory=dict)
 
 
 @dataclass

@@ -264,5 +264,7 @@ def load(ws: Workspace, source: disc.Source, settings: Settings, wanted_kinds: s
                 continue
         elif kind == disc.HELM and disc.only_crds(text):
             continue
+        if kind == disc.DOCKERFILE:
+            buildkit.start()     # the parser process loads while the rest is read
         ws.add(path, kind, mode, text, bom)
     return out

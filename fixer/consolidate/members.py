@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+import sys
+from array import array
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -32,16 +34,26 @@ def under(path: str, d: str) -> bool:
     return not d or path == d or path.startswith(d + "/")
 
 
-@dataclass(eq=False)
+_BUCKETS: dict[tuple, tuple] = {}    # one shared copy of each bucket (most members share one)
+
+
+@dataclass(eq=False, slots=True)
 class Member:
     """A Dockerfile that may merge. Only a small summary is kept: the document is
-    fetched again when needed (on a big repository, holding every parse costs memory)."""
+    fetched again when needed (on a big repository, holding every parse costs memory;
+    so does a summary: twenty thousand members keep theirs packed)."""
 
     path: str
     load: Callable[[str], Dockerfile]
     root: str = ""                                    # its family folder (family.root_of)
     contexts: set[str] = field(default_factory=set)   # directories it is built from
     refs: list = field(default_factory=list)
+    name: str = ""
+    generated: bool = False
+    bucket: tuple = ()
+    why_out: str | None = None                        # why it is left out of its cluster
+    _exact: bytes = b""                               # instruction hashes, packed
+    _words: tuple[str, ...] = ()
 
     def __post_init__(self):
         d = self.doc
@@ -50,13 +62,21 @@ class Member:
         directives = tuple(sorted((k, v) for k, (v, _) in d.directives.items()))
         first = d.stages[0].from_ins if d.stages else None
         # members can only merge within a bucket: same directives, global ARGs, first base
-        self.bucket: tuple = (directives, tuple(key(i) for i in self.prelude),
-                              key(first) if first else None)
+        bucket = (directives, tuple(key(i) for i in self.prelude), key(first) if first else None)
+        if len(_BUCKETS) > 10_000:
+            _BUCKETS.clear()
+        self.bucket = _BUCKETS.setdefault(bucket, bucket)
         body = [normalise(key(i), self.name) for i in d.instructions if i.stage >= 0]
         # what clustering compares: instructions with what varies per member replaced
         # (hashed) and their keywords
-        self.shape: tuple[tuple[int, ...], tuple[str, ...]] = (
-            tuple(hash(k) for k in body), tuple(k[0] for k in body))
+        self._exact = array("q", (hash(k) for k in body)).tobytes()
+        self._words = tuple(sys.intern(k[0]) for k in body)
+
+    @property
+    def shape(self) -> tuple[tuple[int, ...], tuple[str, ...]]:
+        exact = array("q")
+        exact.frombytes(self._exact)
+        return tuple(exact), self._words
 
     @property
     def doc(self) -> Dockerfile:

@@ -32,10 +32,11 @@ class Repo:
         self.inactive_refs: list[str] = []      # path:line of mentions in inactive trees
         self.recipes: dict[str, list[str]] = {}  # recipe file -> images that held it
         projects = compose_dirs(ctx.ws.all_paths)
+        load = ctx.document       # one bound method for all members
         for doc in ctx.documents((disc.DOCKERFILE,)):
             try:
                 if doc.stages:
-                    self.members[doc.path] = Member(doc.path, ctx.document, root_of(doc.path, projects))
+                    self.members[doc.path] = Member(doc.path, load, root_of(doc.path, projects))
             except ParseError as exc:
                 ctx.error(doc.path, str(exc))
         self.paths = set(self.members)
@@ -182,7 +183,7 @@ def run(codemod, ctx):
     groups = join_by_refs(found, repo.refs)
     used: set[str] = ctx.shared.setdefault("dockerfile-consolidate:outputs", set())
     for cl in groups:
-        out = [m for m in cl if getattr(m, "why_out", None)]
+        out = [m for m in cl if m.why_out]
         for m in out:
             yield Skip(m.path, 0, f"left out of the cluster with {_others(cl, m)}: {m.why_out}")
         keep = [m for m in cl if m not in out]
