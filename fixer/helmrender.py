@@ -273,29 +273,32 @@ class RenderFailed(Exception):
 
 
 def _ci_values(files: dict[str, bytes]) -> list[tuple[str, dict]]:
+    from .validate import load_all
+
     out = []
     for rel in sorted(files):
         p = PurePosixPath(rel)
         if len(p.parts) == 2 and p.parts[0] == "ci" and p.name.endswith("values.yaml"):
             try:
-                data = yaml.safe_load(files[rel].decode("utf-8"))
+                docs = load_all(files[rel].decode("utf-8"))
             except (yaml.YAMLError, UnicodeDecodeError):
                 continue
+            data = docs[0] if docs else None
             if isinstance(data, dict):
                 out.append((rel, data))
     return out
 
 
 def _digest(outputs: dict[str, list[str]]) -> Render:
-    from .validate import k8s_errors
+    from .validate import load_all, k8s_errors
 
     objects: dict[str, dict[tuple, dict]] = {}
     errors, unresolved = set(), set()
     for label, texts in outputs.items():
         objs: dict[tuple, dict] = {}
         for text in texts:
-            try:
-                docs = list(yaml.safe_load_all(text))
+            try:      # libyaml's parse, shared with the validation below, bounded as every load
+                docs = load_all(text)
             except yaml.YAMLError as exc:
                 errors.add(f"{label}: not YAML: {str(exc).splitlines()[0]}")
                 continue

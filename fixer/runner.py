@@ -9,7 +9,8 @@ from . import config
 from .codemod import Codemod
 from .discovery import GitTree, Source, WorkTree
 from .engine import ChangeSet, Engine
-from .secrets import find_all as find_secrets
+from .scheduling import jobs
+from .secretscan import Scan
 
 
 class UsageError(Exception):
@@ -79,8 +80,11 @@ def run(source: Source, settings: config.Settings, codemods=None, root: Path | N
     engine = Engine(settings, codemods)
     engine.load(source)
     unread = {line.split(": ", 1)[0] for line in engine.errors}   # read and decode errors
+    # the secrets of every file are found in a copy of the process while the codemods run
+    scan = Scan(engine.ws, source, parallel=jobs(settings, len(engine.ws.files)) > 1
+                and not settings.get("debug"))
     changesets = engine.run(root or source.root)
-    secrets = engine.ctx.secrets | find_secrets(engine.ws, source)
+    secrets = engine.ctx.secrets | scan.result()
     return Result(changesets, engine.errors, engine.skipped_files, secrets,
                   engine.processed, engine, sorted(unread | engine.ctx.bad_files))
 

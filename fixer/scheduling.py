@@ -90,6 +90,17 @@ class Worker:
 BIG = 10_000     # files: above this the second process is not used unless asked for
 
 
+def jobs(settings, files: int) -> int:
+    """Processes a run may use. By default two, but one on a repository of more than BIG
+    infrastructure files: a copy's own memory then costs more than the second core gains
+    (about 100 MB at 25,000 files). `jobs` (or FIXER_JOBS) decides otherwise."""
+    asked = settings.get("jobs") or os.environ.get("FIXER_JOBS")
+    try:
+        return int(asked) if asked else (2 if files <= BIG else 1)
+    except ValueError:
+        return 1
+
+
 class FileByFile:
     """Run a group of codemods of file scope a chunk of files (a chart counts as one) at a
     time: each codemod still sees the previous one's validated output, a file is parsed
@@ -159,14 +170,7 @@ class FileByFile:
                 self.ws.forget(path)
 
     def jobs(self) -> int:
-        """Processes for file-by-file work. By default two, but one on a repository of
-        more than BIG infrastructure files: the copy's own memory then costs more than
-        the second core gains (about 100 MB at 25,000 files)."""
-        asked = self.ctx.settings.get("jobs") or os.environ.get("FIXER_JOBS")
-        try:
-            return int(asked) if asked else (2 if len(self.ws.files) <= BIG else 1)
-        except ValueError:
-            return 1
+        return jobs(self.ctx.settings, len(self.ws.files))
 
     def fork(self, group: list[Codemod], units, chunks) -> Worker | None:
         """Run these chunks in a forked copy of this process (the machine's second core);

@@ -133,15 +133,21 @@ def find(path: str, kind: str, text: str) -> set[str]:
 def find_all(ws, source=None, limit: int = 1 << 20) -> set[str]:
     """Secret values of every infrastructure file of the run's source: the files the
     codemods loaded, and those of other kinds (not loaded when their codemods do not run)."""
+    out: set[str] = set()
+    for st in list(ws.files.values()):
+        if st.original:
+            out |= find(st.path, st.kind, st.original)
+    if source is not None:
+        out |= find_unloaded(ws, source, limit)
+    return out
+
+
+def find_unloaded(ws, source, limit: int = 1 << 20) -> set[str]:
+    """Secret values of the infrastructure files the run did not load."""
     from . import discovery as disc
     from .text import DecodeError, decode
 
     out: set[str] = set()
-    for st in ws.files.values():
-        if st.original:
-            out |= find(st.path, st.kind, st.original)
-    if source is None:
-        return out
     for path in sorted(ws.all_paths - set(ws.files)):
         kind = disc.name_kind(path, ws.charts)
         if kind not in (disc.DOCKERFILE, disc.COMPOSE, disc.K8S, disc.WORKFLOW, disc.HELM_VALUES, disc.HELM):

@@ -84,7 +84,7 @@ def _old_errors(fn, old: str | None) -> set[str]:
         return set()
 
 
-def _load_all(text: str):
+def load_all(text: str):
     """Data of every document, built from the (shared) composed nodes."""
     try:
         docs = compose_all(text)
@@ -198,7 +198,7 @@ def compose_errors(text: str) -> frozenset[str]:
     fast = _compose_fast()
     if fast is not None and _fast_valid(text, fast):
         return frozenset()
-    docs = _load_all(text)
+    docs = load_all(text)
     v = _compose_validator()
     out = set()
     for doc in docs:
@@ -222,7 +222,7 @@ def _compose(path, old, new):
 def k8s_errors(text: str) -> frozenset[str]:
     """Schema errors of every resource (kubernetes-validate's strict schemas)."""
     out = set()
-    for doc in _load_all(text):
+    for doc in load_all(text):
         if not isinstance(doc, dict) or "kind" not in doc or "apiVersion" not in doc:
             continue
         docs = doc.get("items", []) if doc.get("kind") == "List" else [doc]

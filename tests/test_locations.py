@@ -181,3 +181,10 @@ def test_line_inside_inserted_text_maps_to_the_insertion_point():
     # offsets after a replacement shift by its change in length
     assert back([splices([Edit("f", 0, 1, "long")])], 5) == 2
     assert line_of(original, line_start(original, 3)) == 3
+
+
+def test_edit_positions_are_kept_as_numbers():
+    ss = splices([Edit("f", 4, 6, "xyz"), Edit("f", 0, 0, "ab"), Edit("f", 4, 6, "xyz")])
+    assert list(ss) == [0, 0, 2, 4, 6, 3]          # (start, end, size) per splice, once each
+    assert ss.itemsize == 8
+    assert back([ss], 0) == 0 and back([ss], 3) == 1 and back([ss], 7) == 4 and back([ss], 10) == 7

@@ -133,3 +133,19 @@ def test_secrets_are_found_whichever_codemods_run():
         if name != "patch":
             assert "xoxb-123456789" not in text and "s3cr3t-db-pass" not in text, name
     assert "xoxb-123456789-abcdefghijk" in out["patch"]
+
+
+def test_the_scan_runs_beside_the_codemods_and_finds_the_same(tmp_path, monkeypatch):
+    from fixer import config, runner
+
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: nginx:1.27\n"
+                                           "    command: [\"--token\", \"zq-98-shared\"]\n")
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "app.yaml").write_text(     # not loaded by compose-restart: scanned all the same
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - name: a\n"
+        "    image: nginx:1.27\n    env:\n    - name: API_TOKEN\n      value: zq-98-shared\n")
+    found = {}
+    for jobs in ("1", "2"):
+        monkeypatch.setenv("FIXER_JOBS", jobs)
+        found[jobs] = runner.plan(tmp_path, config.load(tmp_path, offline=True, only=["compose-restart"])).secrets
+    assert "zq-98-shared" in found["1"] and found["1"] == found["2"]

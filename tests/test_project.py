@@ -307,3 +307,26 @@ def test_limits_leave_jvm_and_column_stores_alone(tmp_path):
     assert [f.message.split(" has")[0] for f in findings] == ["service sql", "service ui"]
     assert "now memory 2G" in findings[0].message
     assert {s.reason.split(":")[1].split()[0] for s in skips} == {"kafka", "clickhouse", "logstash"}
+
+
+def test_docs_are_read_only_when_a_compose_command_names_files(tmp_path):
+    from fixer.project import _names_files
+
+    assert _names_files("```sh\ndocker compose -f a.yml -f b.yml up\n```\n")
+    assert _names_files("```sh\ndocker compose \\\n  --file=a.yml up\n```\n")      # a continuation line
+    assert _names_files("docker stack deploy -c stack.yml app\n")
+    assert not _names_files("Run `docker compose up -d`.\n\n-f is not an option here\n")
+    m = _model(tmp_path, {
+        "compose.yaml": "services:\n  app:\n    image: example/app\n",
+        "compose.prod.yaml": "services:\n  app:\n    restart: always\n",
+        "docs/deploy.md": "# Deploy\n\n* step\n\n  ```bash\n  docker compose \\\n    -f ../compose.yaml \\\n"
+                          "    -f ../compose.prod.yaml up -d\n  ```\n",
+    })
+    assert {fs.files: fs.seen for fs in m.sets}[("compose.yaml", "compose.prod.yaml")] == "docs/deploy.md:6"
+
+
+def test_mounted_config_hosts_are_read_once():
+    upstreams.config_hosts.cache_clear()
+    text = "upstream x { server api:8000; }\n"
+    assert upstreams.config_hosts("nginx/a.conf", text) == upstreams.config_hosts("nginx/a.conf", text)
+    assert upstreams.config_hosts.cache_info().hits == 1
