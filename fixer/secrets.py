@@ -147,10 +147,11 @@ def find_unloaded(ws, source, limit: int = 1 << 20) -> set[str]:
     from . import discovery as disc
     from .text import DecodeError, decode
 
+    kinds = (disc.DOCKERFILE, disc.COMPOSE, disc.K8S, disc.WORKFLOW, disc.HELM_VALUES, disc.HELM)
     out: set[str] = set()
     for path in sorted(ws.all_paths - set(ws.files)):
         kind = disc.name_kind(path, ws.charts)
-        if kind not in (disc.DOCKERFILE, disc.COMPOSE, disc.K8S, disc.WORKFLOW, disc.HELM_VALUES, disc.HELM):
+        if kind not in kinds and kind is not None:
             continue
         try:
             raw = source.read(path)
@@ -159,6 +160,10 @@ def find_unloaded(ws, source, limit: int = 1 << 20) -> set[str]:
             text = decode(raw, path)[0]
         except (OSError, KeyError, DecodeError):
             continue
+        if kind is None:        # a YAML file known by its content (a manifest, a compose file)
+            kind = disc.content_kind(text)
+            if kind not in kinds:
+                continue
         out |= find(path, kind, text)
     return out
 
