@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 
 from fixer.pycst import cst, metadata
@@ -14,6 +15,12 @@ _WRITERS = {"makedirs", "mkdir", "FileHandler", "RotatingFileHandler", "TimedRot
             "connect"}       # sqlite3.connect("app.db") creates the file
 _PATH_WRITERS = {"write_text", "write_bytes", "mkdir", "touch"}
 _SCRATCH = ("/tmp", "/dev", "/proc", "/run/secrets")
+# a module that names none of these calls writes nothing fixer can see: not parsed
+_WRITE_NAMES = re.compile(r"\b(?:open|%s)\b" % "|".join(sorted(_WRITERS | _PATH_WRITERS)))
+
+
+def _may_write(text: str) -> bool:
+    return bool(_WRITE_NAMES.search(text))
 
 
 @dataclass
@@ -26,10 +33,13 @@ def app_writes(doc, stage, ctx) -> Writes:
     out = Writes()
     workdir = _workdir(doc, stage)
     here = posixpath.dirname(doc.path)
-    for py in ctx.documents(("python",), under=here):
+    seen = ctx.shared.setdefault("app-writes", {})      # path -> writes: read once per run
+    for py in ctx.documents(("python",), under=here, wants=_may_write):
         if _is_test(py.path):
             continue
-        for line, path in _python_writes(py):
+        if py.path not in seen:
+            seen[py.path] = _python_writes(py)
+        for line, path in seen[py.path]:
             if path is None:
                 out.unknown = out.unknown or f"{py.path} line {line} writes a path computed at run time"
                 continue
