@@ -20,6 +20,7 @@ placeholders, values an adjacent comment marks as dummy, CI-only or test values)
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from typing import Callable, Iterable
 
@@ -175,6 +176,13 @@ _URL_BEFORE = re.compile(r"://[^\s/:@]*:$")
 _FLAG = re.compile(r"(?i)pass|pwd|secret|token|key")
 _NAME_LINE = re.compile(r"""^[ +\-]?\s*(?:-\s+)?["']?name["']?\s*:\s*["']?([A-Za-z_][A-Za-z0-9_.-]*)""")
 _NAME_LINE_M = re.compile(_NAME_LINE.pattern.replace("\\s", "[ \\t]"), re.M)
+_DASH_P = re.compile(r"\s-p$")
+
+
+@functools.lru_cache(maxsize=8)
+def _name_lines(text: str) -> list[tuple[int, str]]:
+    """(offset, name) of every `name:` line (a codemod asks about one text many times)."""
+    return [(m.start(), m.group(1)) for m in _NAME_LINE_M.finditer(text)]
 
 
 def _secret_position(line: str, start: int, value: str, name: str | None) -> bool:
@@ -184,7 +192,7 @@ def _secret_position(line: str, start: int, value: str, name: str | None) -> boo
     before = line[max(0, start - 256):start]
     if _URL_BEFORE.search(before) and line.startswith("@", start + len(value)):
         return True
-    if re.search(r"\s-p$", before):
+    if _DASH_P.search(before):
         return True      # mysql -pPASSWORD
     tail = before.rstrip("\"'")
     if not tail or tail[-1] not in ":= \t":
@@ -326,7 +334,7 @@ def occurrences(text: str, value: str) -> list[int]:
     hits = [h.start() for h in pat.finditer(text)]
     if not hits or strong(value):
         return hits
-    names = [(m.start(), m.group(1)) for m in _NAME_LINE_M.finditer(text)]
+    names = _name_lines(text)
     out = []
     for at in hits:
         start = text.rfind("\n", 0, at) + 1
