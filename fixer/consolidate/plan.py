@@ -15,7 +15,7 @@ from .cluster import clusters, similarity
 from .family import compose_dirs, root_of
 from .ignore import DockerIgnore
 from .members import Member, copies, dirname, under
-from .merge import Merged, Unsafe, common_dir, sanitize, target_name
+from .merge import Merged, Unsafe, common_dir, sanitize, target_name, with_docs
 
 CHECK = "maintainability:duplicate-dockerfile"
 
@@ -373,9 +373,9 @@ def _message(merged: Merged, newpath: str, nrefs: int) -> str:
              f"({nrefs} reference(s) rewritten)",
              f"shared: FROM {first.base}" + (f" + {merged.prefix} instruction(s) in stage {merged.base_name}"
                                              if merged.prefix else "")]
-    for m in ms:
-        rest = sum(len(s.instructions) for s in m.doc.stages) - 1 - merged.prefix
-        extra = f", {len(m.doc.stages)} stages" if len(m.doc.stages) > 1 else ""
+    for m, doc in with_docs(ms):      # parses fetched in batches (a cluster outgrows the caches)
+        rest = sum(len(s.instructions) for s in doc.stages) - 1 - merged.prefix
+        extra = f", {len(doc.stages)} stages" if len(doc.stages) > 1 else ""
         lines.append(f"  {m.path} -> --target {merged.names[m.path]} "
                      f"({rest} own instruction(s){extra}, {len(m.refs)} reference(s))")
     return "\n".join(lines)
