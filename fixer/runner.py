@@ -9,8 +9,9 @@ from . import config
 from .codemod import Codemod
 from .discovery import GitTree, Source, WorkTree
 from .engine import ChangeSet, Engine
+from . import forked
 from .scheduling import jobs
-from .secretscan import Scan
+from .secrets import find_all as find_secrets
 
 
 class UsageError(Exception):
@@ -32,8 +33,10 @@ class Result:
         return any(cs.changes for cs in self.changesets)
 
 
-def select(codemods: tuple[Codemod, ...], settings: config.Settings) -> list[Codemod]:
-    ids = {c.id for c in codemods}
+def select(codemods: tuple[Codemod, ...], settings: config.Settings, known=None) -> list[Codemod]:
+    """The codemods `only` and `skip` leave; a name that is not among `known` (by default
+    these codemods' ids) is a usage error."""
+    ids = set(known) if known is not None else {c.id for c in codemods}
     for name in settings.only + settings.skip:
         if name not in ids:
             raise UsageError(f"unknown codemod '{name}' (see `fixer rules`)")
@@ -48,17 +51,15 @@ def all_codemods():
     return load()
 
 
-def wanted_codemods(settings: config.Settings):
-    """The codemods `--only` names (checked to exist), importing no others; all without it."""
+def wanted_codemods(settings: config.Settings) -> list[Codemod]:
+    """The codemods of the run: with `only`, those alone are imported (`select` names any
+    unknown one); all without it."""
     from codemods import module_ids, some_codemods
 
-    if not settings.only:
-        return all_codemods()
-    known = set(module_ids())
-    for name in settings.only + settings.skip:
-        if name not in known:
-            raise UsageError(f"unknown codemod '{name}' (see `fixer rules`)")
-    return some_codemods(tuple(sorted(set(settings.only))))
+    known = module_ids()
+    codemods = some_codemods(tuple(sorted(set(settings.only) & set(known)))) if settings.only \
+        else all_codemods()
+    return select(codemods, settings, known)
 
 
 def in_git(path: Path) -> bool:
@@ -76,15 +77,17 @@ def check_path(path: Path) -> Path:
 
 
 def run(source: Source, settings: config.Settings, codemods=None, root: Path | None = None) -> Result:
-    codemods = select(wanted_codemods(settings) if codemods is None else codemods, settings)
+    codemods = wanted_codemods(settings) if codemods is None else select(codemods, settings)
     engine = Engine(settings, codemods)
     engine.load(source)
     unread = {line.split(": ", 1)[0] for line in engine.errors}   # read and decode errors
-    # the secrets of every file are found in a copy of the process while the codemods run
-    scan = Scan(engine.ws, source, parallel=jobs(settings, len(engine.ws.files)) > 1
-                and not settings.get("debug"))
+    # the secrets of every file (the originals, which never change) are found in a copy of
+    # the process while the codemods run; here when there is no copy or it failed
+    scan = forked.start(lambda: find_secrets(engine.ws, source), source) \
+        if jobs(settings, len(engine.ws.files)) > 1 and not settings.get("debug") else None
     changesets = engine.run(root or source.root)
-    secrets = engine.ctx.secrets | scan.result()
+    found = scan.result() if scan else None
+    secrets = engine.ctx.secrets | (found if found is not None else find_secrets(engine.ws, source))
     return Result(changesets, engine.errors, engine.skipped_files, secrets,
                   engine.processed, engine, sorted(unread | engine.ctx.bad_files))
 

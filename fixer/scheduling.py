@@ -4,12 +4,10 @@ in a forked copy of the process."""
 from __future__ import annotations
 
 import os
-import pickle
-import sys
 import time
 from dataclasses import dataclass, field
 
-from . import buildkit
+from . import buildkit, forked
 from . import discovery as disc
 from .codemod import Codemod, Finding, Skip
 from .context import Context
@@ -79,12 +77,6 @@ class WorkerResult:
     notes: dict[str, list[str]]
     bad_files: set[str]
     origins: dict[str, list[Splices]] = field(default_factory=dict)
-
-
-@dataclass
-class Worker:
-    pid: int
-    pipe: int
 
 
 BIG = 10_000     # files: above this the second process is not used unless asked for
@@ -172,45 +164,28 @@ class FileByFile:
     def jobs(self) -> int:
         return jobs(self.ctx.settings, len(self.ws.files))
 
-    def fork(self, group: list[Codemod], units, chunks) -> Worker | None:
+    def fork(self, group: list[Codemod], units, chunks) -> forked.Forked | None:
         """Run these chunks in a forked copy of this process (the machine's second core);
         None when that is not possible. The copy sends back what it found and changed."""
         ctx = self.ctx
-        if not hasattr(os, "fork") or ctx.settings.get("debug"):
+        if ctx.settings.get("debug"):
             return None
-        sys.stdout.flush()
-        sys.stderr.flush()
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid:
-            os.close(w)
-            return Worker(pid, r)
-        try:  # the copy: its own BuildKit child, then its half
-            os.close(r)
-            buildkit.after_fork()
-            if self.source is not None:
-                self.source.after_fork()
+
+        def work() -> WorkerResult:
             n_errors, n_notes = len(ctx.errors), {k: len(v) for k, v in ctx.notes.items()}
             css = [ChangeSet(cm) for cm in group]
             self.chunks(group, css, units, chunks)
-            out = WorkerResult(
+            return WorkerResult(
                 [Part(cs.changes, cs.findings, cs.skips, cs.seconds) for cs in css], ctx.errors[n_errors:],
                 ctx.secrets, {k: v[n_notes.get(k, 0):] for k, v in ctx.notes.items()}, ctx.bad_files,
                 {p: self.ws.origins.sets.get(p, []) for cs in css for p in cs.changes})
-            with os.fdopen(w, "wb") as f:
-                pickle.dump(out, f, protocol=pickle.HIGHEST_PROTOCOL)
-        finally:
-            os._exit(0)
+        return forked.start(work, self.source)
 
-    def join(self, css: list[ChangeSet], worker: Worker) -> bool:
+    def join(self, css: list[ChangeSet], worker: forked.Forked) -> bool:
         """Take in the forked copy's work; False when it failed."""
         ctx = self.ctx
-        with os.fdopen(worker.pipe, "rb") as f:
-            data = f.read()
-        os.waitpid(worker.pid, 0)
-        try:
-            got: WorkerResult = pickle.loads(data)
-        except Exception:
+        got: WorkerResult | None = worker.result()
+        if got is None:
             return False
         for cs, part in zip(css, got.parts):
             for path, (old, new) in part.changes.items():

@@ -3,7 +3,6 @@ what each codemod changed, and where their lines come from on disk."""
 from __future__ import annotations
 
 import bisect
-
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterable

@@ -37,3 +37,12 @@ def test_some_codemods_keeps_run_order():
     ids = ("compose-restart", "pin-image-digest", "compose-networks")
     order = [c.id for c in all_codemods() if c.id in ids]
     assert [c.id for c in some_codemods(tuple(sorted(ids)))] == order
+
+
+def test_skip_may_name_a_codemod_only_leaves_out(tmp_path):
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: nginx:1.25\n")
+    settings = config.load(tmp_path, offline=True, only=["compose-restart"], skip=["compose-networks"])
+    result = runner.plan(tmp_path, settings)
+    assert [cs.codemod.id for cs in result.changesets] == ["compose-restart"]
+    with pytest.raises(runner.UsageError, match="unknown codemod 'nope'"):
+        runner.plan(tmp_path, config.load(tmp_path, offline=True, only=["compose-restart"], skip=["nope"]))
